@@ -1,0 +1,184 @@
+# libzab -- build, test, install.  See README for the two commands that
+# matter (make demo, make check).
+#
+# Build outputs go to $(B) (build/ by default).  Sanitizer builds re-run
+# this Makefile with B=build/asan and extra flags.
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define ZAB_VERSION_MAJOR \([0-9]*\)/\1/p' include/zab.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ZAB_VERSION_MINOR \([0-9]*\)/\1/p' include/zab.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define ZAB_VERSION_PATCH \([0-9]*\)/\1/p' include/zab.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+CC ?= cc
+B ?= build
+OPT ?= -O2 -g
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+        -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wvla \
+        -Wformat=2 -Wundef -Wno-unused-parameter
+CFLAGS_ALL := $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L $(EXTRA_CFLAGS)
+LDFLAGS_ALL := $(EXTRA_LDFLAGS)
+
+LIB_SRC := $(sort $(wildcard libzab/*.c))
+LIB_OBJ := $(patsubst libzab/%.c,$(B)/obj/%.o,$(LIB_SRC))
+SONAME := libzab.so.$(VERSION_MAJOR)
+
+SIM_SRC := $(sort $(wildcard test/sim/*.c))
+SIM_OBJ := $(patsubst test/sim/%.c,$(B)/sim/%.o,$(SIM_SRC))
+UNIT_SRC := $(sort $(wildcard test/unit/check_*.c))
+UNIT_BIN := $(patsubst test/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
+UNIT_LIB_SRC := $(sort $(wildcard test/unit/lib_*.c))
+
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+SWEEP_SEEDS ?= 1-400
+SWEEP_STEPS ?= 4000
+
+.PHONY: all lib sim unit check check-unit check-scenarios check-sweep \
+        check-asan check-valgrind check-install deps fuzz bench demo \
+        install uninstall clean symbols
+
+all: lib sim
+
+lib: $(B)/libzab.a $(B)/$(SONAME) $(B)/libzab.pc
+
+$(B)/obj/%.o: libzab/%.c include/zab.h $(wildcard libzab/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -Iinclude -c $< -o $@
+
+$(B)/libzab.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/$(SONAME): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) -o $(B)/libzab.so.$(VERSION) $^ $(LDFLAGS_ALL)
+	ln -sf libzab.so.$(VERSION) $@
+	ln -sf $(SONAME) $(B)/libzab.so
+
+$(B)/libzab.pc: libzab.pc.in include/zab.h
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- simulator ------------------------------------------------------------
+
+sim: $(B)/zabsim
+
+$(B)/sim/%.o: test/sim/%.c include/zab.h $(wildcard libzab/*.h) $(wildcard test/sim/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Iinclude -Ilibzab -Itest/sim -c $< -o $@
+
+$(B)/zabsim: $(SIM_OBJ) $(B)/libzab.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(SIM_OBJ) $(B)/libzab.a $(LDFLAGS_ALL)
+
+# ---- unit tests (Check) ---------------------------------------------------
+
+unit: $(UNIT_BIN)
+
+$(B)/unit/check_%: test/unit/check_%.c $(UNIT_LIB_SRC) $(B)/libzab.a $(wildcard test/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Ilibzab -Itest/unit $(CHECK_CFLAGS) \
+	    -o $@ $< $(UNIT_LIB_SRC) $(B)/libzab.a $(CHECK_LIBS) $(LDFLAGS_ALL)
+
+# ---- checks ---------------------------------------------------------------
+
+check: deps
+	$(MAKE) check-unit check-scenarios check-sweep
+	$(MAKE) check-asan
+	$(MAKE) check-valgrind
+	$(MAKE) check-install symbols
+	@echo "make check: all passed"
+
+check-unit: unit
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=no $$t; done
+
+check-scenarios: sim
+	@B=$(B) sh test/sim/run-scenarios.sh
+
+check-sweep: sim
+	$(B)/zabsim --seeds $(SWEEP_SEEDS) --steps $(SWEEP_STEPS)
+
+# The sanitizer build runs the unit tests, every scenario and a sweep.
+check-asan:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	    SWEEP_SEEDS=$(ASAN_SWEEP_SEEDS) check-unit check-scenarios check-sweep
+ASAN_SWEEP_SEEDS ?= 1000-1150
+
+check-valgrind: unit
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	    CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	valgrind -q --error-exitcode=99 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect \
+	    $(B)/zabsim --seeds 1-3 --steps 2000 >/dev/null
+
+# Every exported symbol is zab_* and has a man page.
+symbols: lib
+	@sh test/symbols.sh $(B)/libzab.so.$(VERSION)
+
+check-install: lib
+	@rm -rf $(B)/stage
+	$(MAKE) install DESTDIR=$(CURDIR)/$(B)/stage PREFIX=/usr >/dev/null
+	@sh test/install-check.sh $(CURDIR)/$(B)/stage/usr
+
+# Build dependencies: installed when run as root, else the exact command.
+DEB_DEPS := build-essential check pkg-config valgrind clang libssl-dev
+deps:
+	@sh test/deps.sh $(DEB_DEPS)
+
+# ---- fuzzing (libFuzzer, clang) -------------------------------------------
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p $(B)/fuzz
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilibzab \
+	    -o $(B)/fuzz/fuzz_decode test/fuzz/fuzz_decode.c $(LIB_SRC)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilibzab \
+	    -o $(B)/fuzz/fuzz_recv test/fuzz/fuzz_recv.c $(LIB_SRC)
+	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 test/fuzz/corpus
+	$(B)/fuzz/fuzz_recv -max_total_time=$(FUZZ_SECONDS) -max_len=512 test/fuzz/corpus
+
+# ---- bench and demo ---------------------------------------------------------
+
+bench: $(B)/zabbench
+	$(B)/zabbench
+
+$(B)/zabbench: test/bench/bench.c $(B)/libzab.a
+	@mkdir -p $(B)
+	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
+	    -Iinclude -Ilibzab -o $@ $< $(B)/libzab.a
+
+demo: sim
+	@sh examples/demo-sim.sh $(B)/zabsim
+
+# ---- install ----------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 include/zab.h $(DESTDIR)$(INCLUDEDIR)/zab.h
+	install -m 644 $(B)/libzab.a $(DESTDIR)$(LIBDIR)/libzab.a
+	install -m 755 $(B)/libzab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzab.so.$(VERSION)
+	ln -sf libzab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libzab.so
+	install -m 644 $(B)/libzab.pc $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/zab.h $(DESTDIR)$(LIBDIR)/libzab.a \
+	    $(DESTDIR)$(LIBDIR)/libzab.so* $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
+	cd man/man3 && for f in *.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$$f; done
+	rm -f $(DESTDIR)$(MANDIR)/man7/libzab.7
+
+clean:
+	rm -rf build
