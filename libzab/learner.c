@@ -50,6 +50,10 @@ static void send_info(zab_t *z)
                     .zxid = z->last_zxid};
     send_to_leader(z, &m);
     z->phase = LP_INFO_SENT;
+    /* The leader may still be finishing its own election and ignore this
+     * (ZooKeeper's learners retry the connection); say it again until
+     * LEADERINFO comes. */
+    z->info_retry_at = z->now_ms + z->opt[ZAB_OPT_ELECTION_TIMEOUT_MS];
 }
 
 void zab__learner_start(zab_t *z)
@@ -387,6 +391,9 @@ void zab__learner_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
 
 void zab__learner_tick(zab_t *z)
 {
+    if (z->phase == LP_INFO_SENT && z->now_ms >= z->info_retry_at) {
+        send_info(z);
+    }
     if (z->phase != LP_BROADCAST && z->now_ms >= z->phase_deadline) {
         zab__become_looking(z, "synchronisation timed out");
         return;
@@ -401,6 +408,9 @@ uint64_t zab__learner_deadline(const zab_t *z)
     uint64_t d = z->leader_heard_ms + z->opt[ZAB_OPT_PEER_TIMEOUT_MS] + 1;
     if (z->phase != LP_BROADCAST && z->phase_deadline < d) {
         d = z->phase_deadline;
+    }
+    if (z->phase == LP_INFO_SENT && z->info_retry_at < d) {
+        d = z->info_retry_at;
     }
     return d;
 }

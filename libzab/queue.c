@@ -46,15 +46,14 @@ static int grow_ents(zab_t *z, zab__queue_t *q)
     if (n == NULL) {
         return ZAB_ENOMEM;
     }
-    uint64_t count = q->tail - q->head;
-    for (uint64_t i = 0; i < count; i++) {
-        n[i] = *zab__queue_at(q, q->head + i);
+    /* Positions are absolute and outlive growth (the leader keeps its
+     * commit cursor as one), so each entry keeps its sequence number. */
+    for (uint64_t s = q->head; s < q->tail; s++) {
+        n[s & (cap - 1)] = *zab__queue_at(q, s);
     }
     zab__free(z, q->ents);
     q->ents = n;
     q->ents_cap = cap;
-    q->head = 0;
-    q->tail = count;
     return 0;
 }
 

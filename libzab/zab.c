@@ -537,6 +537,7 @@ void zab__become_looking(zab_t *z, const char *why)
     reset_role_state(z);
     z->role = ZAB_LOOKING;
     z->leader_id = 0;
+    z->epoch = 0;
     notify_role(z);
     if (z->disk_failed) {
         return; /* never vote again: the host must restart us */

@@ -201,6 +201,7 @@ struct zab {
     /* learner */
     uint64_t phase_deadline;  /* sync timeout for phases before broadcast */
     uint64_t leader_heard_ms;
+    uint64_t info_retry_at;   /* resend FOLLOWERINFO until LEADERINFO */
     uint64_t epoch_wait_seq;  /* epoch write that the phase waits for */
     uint64_t newleader_zxid;
     uint64_t acked_zxid;      /* last ACK sent */
