@@ -349,7 +349,10 @@ ZAB_API int zab_peer_up(zab_t *z, uint32_t peer);
 ZAB_API int zab_peer_down(zab_t *z, uint32_t peer);
 
 /* Advances the node's clock to `now_ms` (monotonic; a smaller value is
- * taken as no change) and runs every rule due by then. */
+ * taken as no change) and runs every rule due by then.  libzab has no
+ * clock of its own: frames received between two ticks count as heard at
+ * the second one.  Call it at zab_next_deadline() at the latest (more
+ * often is harmless). */
 ZAB_API int zab_tick(zab_t *z, uint64_t now_ms);
 /* When zab_tick() must next be called, at the latest. */
 ZAB_API int zab_next_deadline(const zab_t *z, uint64_t *deadline_ms);

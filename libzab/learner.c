@@ -406,6 +406,11 @@ void zab__learner_tick(zab_t *z)
 uint64_t zab__learner_deadline(const zab_t *z)
 {
     uint64_t d = z->leader_heard_ms + z->opt[ZAB_OPT_PEER_TIMEOUT_MS] + 1;
+    /* Frames are stamped at the next tick: ask for one every heartbeat so
+     * that a host ticking only at deadlines keeps the stamps fresh. */
+    if (z->now_ms + z->opt[ZAB_OPT_HEARTBEAT_MS] < d) {
+        d = z->now_ms + z->opt[ZAB_OPT_HEARTBEAT_MS];
+    }
     if (z->phase != LP_BROADCAST && z->phase_deadline < d) {
         d = z->phase_deadline;
     }

@@ -172,8 +172,12 @@ void zab__queue_truncate(zab__queue_t *q, uint64_t zxid)
 
 uint64_t zab__queue_find_after(const zab__queue_t *q, uint64_t zxid)
 {
-    /* Entries are in zxid order: binary search. */
+    /* Entries are in zxid order: binary search, after the common case of
+     * delivery asking for the head. */
     uint64_t lo = q->head, hi = q->tail;
+    if (lo == hi || zab__queue_at(q, lo)->zxid > zxid) {
+        return lo;
+    }
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
         if (zab__queue_at(q, mid)->zxid <= zxid) {

@@ -199,9 +199,10 @@ static void disk_failed(zab_t *z, const char *what)
     z->stats[ZAB_STAT_DISK_FAILED] = 1;
 }
 
+/* runs_cap is a power of two. */
 static zab__log_run_t *run_at(zab_t *z, uint32_t i)
 {
-    return &z->runs[(z->runs_head + i) % z->runs_cap];
+    return &z->runs[(z->runs_head + i) & (z->runs_cap - 1)];
 }
 
 /* Makes room for one more run, so that issuing a write cannot fail. */
@@ -238,7 +239,7 @@ static void runs_push(zab_t *z, uint64_t seq, uint64_t zxid, int is_append)
             return;
         }
     }
-    zab__log_run_t *r = &z->runs[(z->runs_head + z->runs_len) % z->runs_cap];
+    zab__log_run_t *r = run_at(z, z->runs_len);
     r->seq_first = r->seq_last = seq;
     r->zxid_first = zxid;
     r->is_append = (uint8_t)is_append;
@@ -361,7 +362,7 @@ static void log_done(zab_t *z, uint64_t seq)
         if (upto < r->seq_last) {
             break;
         }
-        z->runs_head = (z->runs_head + 1) % z->runs_cap;
+        z->runs_head = (z->runs_head + 1) & (z->runs_cap - 1);
         z->runs_len--;
     }
     z->log_seq_done = seq;
@@ -751,7 +752,10 @@ int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len)
         leave(z);
         return 0;
     }
+    /* Our clock only moves in zab_tick(): remember that the peer spoke, and
+     * stamp it with the next tick's time (see refresh_heard). */
     p->last_heard_ms = z->now_ms;
+    p->heard_since_tick = 1;
     if (m.kind == ZAB__VOTE) {
         zab__election_recv_vote(z, p, &m);
     } else if (z->role == ZAB_LEADING) {
@@ -839,6 +843,19 @@ int zab_tick(zab_t *z, uint64_t now_ms)
     }
     if (now_ms > z->now_ms) {
         z->now_ms = now_ms;
+    }
+    /* Frames received since the previous tick arrived no earlier than
+     * that tick; stamping them with this one errs towards keeping a
+     * live peer, never towards dropping it. */
+    for (uint32_t i = 0; i < z->n_peers; i++) {
+        zab__peer_t *p = &z->peers[i];
+        if (p->heard_since_tick) {
+            p->heard_since_tick = 0;
+            p->last_heard_ms = z->now_ms;
+            if (p->id == z->leader_id && z->role != ZAB_LEADING) {
+                z->leader_heard_ms = z->now_ms;
+            }
+        }
     }
     if (z->started && !z->disk_failed) {
         switch (z->role) {

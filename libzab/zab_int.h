@@ -85,6 +85,7 @@ typedef struct zab__peer {
     uint64_t ack_zxid;     /* cumulative ACK */
     uint64_t ping_round;   /* highest heartbeat round answered */
     uint64_t last_heard_ms;
+    uint8_t heard_since_tick; /* a frame came since the last zab_tick */
 } zab__peer_t;
 
 /* ---- durable write streams ---------------------------------------------- */
