@@ -51,7 +51,8 @@ lib: $(B)/libzab.a $(B)/$(SONAME) $(B)/libzab.pc
 
 $(B)/obj/%.o: libzab/%.c include/zab.h $(wildcard libzab/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -Iinclude -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -Iinclude -c $< -o $@
 
 $(B)/libzab.a: $(LIB_OBJ)
 	@rm -f $@
@@ -73,7 +74,8 @@ sim: $(B)/zabsim
 
 $(B)/sim/%.o: test/sim/%.c include/zab.h $(wildcard libzab/*.h) $(wildcard test/sim/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Iinclude -Ilibzab -Itest/sim -c $< -o $@
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS_ALL) -Iinclude -Ilibzab -Itest/sim -c $< -o $@
 
 $(B)/zabsim: $(SIM_OBJ) $(B)/libzab.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(SIM_OBJ) $(B)/libzab.a $(LDFLAGS_ALL)
@@ -84,7 +86,8 @@ unit: $(UNIT_BIN)
 
 $(B)/unit/check_%: test/unit/check_%.c $(UNIT_LIB_SRC) $(B)/libzab.a $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Ilibzab -Itest/unit $(CHECK_CFLAGS) \
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Ilibzab -Itest/unit $(CHECK_CFLAGS) \
 	    -o $@ $< $(UNIT_LIB_SRC) $(B)/libzab.a $(CHECK_LIBS) $(LDFLAGS_ALL)
 
 # ---- checks ---------------------------------------------------------------

@@ -552,6 +552,19 @@ void zab__become_looking(zab_t *z, const char *why)
     zab__election_start(z);
 }
 
+/* Tells peers still looking (observers above all, which only join a
+ * settled leader) what we settled on, instead of waiting for their next,
+ * backed-off notification. */
+static void announce_settled(zab_t *z)
+{
+    for (uint32_t i = 0; i < z->n_peers; i++) {
+        zab__peer_t *p = &z->peers[i];
+        if (p->vote_valid && p->vote_state == ZAB_LOOKING) {
+            zab__send_vote(z, p);
+        }
+    }
+}
+
 void zab__become_follower(zab_t *z, uint32_t leader, uint64_t ee)
 {
     reset_role_state(z);
@@ -561,6 +574,7 @@ void zab__become_follower(zab_t *z, uint32_t leader, uint64_t ee)
     z->epoch = 0;
     zab__trace(z, 0, "%s %u", zab_role_name(z->role), leader);
     notify_role(z);
+    announce_settled(z);
     zab__learner_start(z);
 }
 
@@ -573,6 +587,7 @@ void zab__become_leader(zab_t *z, uint64_t ee)
     z->epoch = 0;
     zab__trace(z, 0, "LEADING");
     notify_role(z);
+    announce_settled(z);
     zab__leader_start(z);
 }
 
