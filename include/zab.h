@@ -18,7 +18,8 @@
  * Conventions
  *   - Every function that can fail returns 0 (ZAB_OK) or a negative ZAB_E*
  *     code; results go out through pointer arguments.  A call that fails
- *     changes nothing and fires no callback.
+ *     changes nothing and fires no callback, with the exceptions its own
+ *     comment names (a leader that cannot go on steps down).
  *   - Transaction ids (zxids) are 64 bits: the high 32 are the epoch, the
  *     low 32 a counter that starts at 1 in every epoch.  ZAB_ZXID() builds
  *     one; ZAB_ZXID_EPOCH()/ZAB_ZXID_COUNTER() split one.
@@ -27,10 +28,13 @@
  *     only; libzab copies what it keeps.  Buffers passed to callbacks are
  *     borrowed for the duration of the callback only; the host copies what
  *     it keeps.  The exceptions (log_read, snapshot_get) say so.
- *   - Only zab_persisted() may be called from inside a callback (a host with
- *     a synchronous disk confirms writes at once); libzab then acts on it
- *     before the outer call returns.  Any other libzab call made from a
- *     callback returns ZAB_ESTATE.
+ *   - From inside a callback the host may call zab_persisted() (a host with
+ *     a synchronous disk confirms writes at once; libzab acts on it before
+ *     the outer call returns) and the read-only calls (zab_stat,
+ *     zab_next_deadline, the name functions).  The calls that drive the node
+ *     (zab_start, zab_recv, zab_tick, zab_peer_up/down, zab_propose,
+ *     zab_read_barrier) return ZAB_ESTATE there; zab_free must not be
+ *     called there.
  *
  * Copyright (c) 2026 the libzab developers.  MIT licence, see COPYING.
  */
@@ -215,8 +219,10 @@ ZAB_API int zab_config_set_allocator(zab_config_t *cfg, zab_malloc_fn m,
  * token confirms every earlier token of the same stream.  The host need
  * not know which stream a token belongs to.  Tokens are opaque, non-zero
  * and never reused by one node.  A write that fails is reported with a
- * negative status; libzab then stops acknowledging anything (see
- * ZAB_STAT_DISK_FAILED) and the host should restart the node.
+ * non-zero status; libzab then stops acknowledging anything and stops
+ * voting (see ZAB_STAT_DISK_FAILED): the host should restart the node.
+ * At most 16 epoch writes may await confirmation; a node that would need
+ * a 17th gives up its role and elects again.
  * --------------------------------------------------------------------- */
 
 #define ZAB_HOST_OPS_VERSION 1
@@ -267,7 +273,8 @@ typedef struct zab_host_ops {
      * `total` bytes long, at `offset`.  Chunks come in order.  `token` is 0
      * except with the last chunk: the host then replaces its state with
      * the snapshot, empties its log (it now starts after `zxid`) and
-     * confirms `token` once that is durable. */
+     * confirms `token` once that is durable.  May be NULL if the host
+     * cannot install snapshots: a learner sent one then elects again. */
     int (*snapshot_put)(void *ud, uint64_t zxid, uint64_t offset,
                         uint64_t total, const void *chunk, size_t len,
                         uint64_t token);
@@ -278,15 +285,18 @@ typedef struct zab_host_ops {
      * this node's log are delivered.  `data` is borrowed. */
     void (*deliver)(void *ud, uint64_t zxid, const void *data, size_t len);
 
-    /* The role, the leader, the epoch or the serving flag changed.
-     * `serving` is 1 once a leader has established its epoch or a learner
-     * is up to date with it, 0 otherwise.  May be NULL. */
+    /* The role, the leader or the serving flag changed.  `serving` is 1
+     * once a leader has established its epoch or a learner is up to date
+     * with it, 0 otherwise; `epoch` is the epoch served (0 while not
+     * serving).  May be NULL. */
     void (*role_change)(void *ud, zab_role_t role, uint32_t leader,
                         uint32_t epoch, int serving);
 
     /* A read barrier (zab_read_barrier) completed with status 0, or failed
-     * with ZAB_ECANCELED or ZAB_ENOTLEADER.  May be NULL if the host never
-     * asks for barriers. */
+     * with ZAB_ECANCELED (the role or leader changed) or ZAB_EBUSY (the
+     * leader had too many barriers pending).  May fire before
+     * zab_read_barrier returns (a single voter needs no round trip).  May
+     * be NULL if the host never asks for barriers. */
     void (*barrier_done)(void *ud, uint64_t cookie, int status);
 
     /* A human-readable line about what the node is doing (level 0 = info,
@@ -302,7 +312,8 @@ typedef struct zab zab_t;
 
 /* Creates a node from `cfg` (copied) and `ops` (copied; its version must
  * be 1..ZAB_HOST_OPS_VERSION).  `ud` is passed to every callback.  The
- * config must name this node's id among its voters or observers. */
+ * config must name this node's id among its voters or observers and have
+ * at least one voter; ZAB_EINVAL otherwise. */
 ZAB_API int zab_new(const zab_config_t *cfg, const zab_host_ops_t *ops,
                     void *ud, zab_t **out);
 /* Frees a node; NULL is allowed.  No callback fires. */
@@ -312,8 +323,9 @@ ZAB_API void zab_free(zab_t *z);
  * the last durable log entry (or of the installed snapshot if the log is
  * empty; 0 for a new node), and the last zxid the host's state already
  * reflects (delivered before the restart, or the snapshot's).  The node
- * starts LOOKING.  ZAB_EINVAL if the state is inconsistent
- * (current > accepted, delivered > last, epoch of last > accepted). */
+ * starts LOOKING and its clock at `now_ms`.  ZAB_EINVAL if the state is
+ * inconsistent (current > accepted, delivered > last, epoch of last >
+ * accepted, accepted == UINT32_MAX); ZAB_ESTATE if already started. */
 ZAB_API int zab_start(zab_t *z, uint32_t accepted_epoch,
                       uint32_t current_epoch, uint64_t last_zxid,
                       uint64_t delivered_zxid, uint64_t now_ms);
@@ -335,11 +347,15 @@ ZAB_API int zab_frame_size(const zab_t *z, const void *header, size_t len,
  * not a valid libzab frame header.  For tracing and tests. */
 ZAB_API const char *zab_frame_kind(const void *frame, size_t len);
 
-/* One whole frame received from `peer`.  ZAB_EPROTO if it is malformed or
- * illegal (it is dropped and counted; the host should close the
- * connection, which no longer has a trustworthy position).  Frames that
- * are well formed but stale or out of phase are ignored, counted, and
- * return 0. */
+/* One whole frame received from `peer`.  ZAB_EPROTO if it cannot be
+ * decoded: it is dropped and counted (ZAB_STAT_MSGS_MALFORMED), and the
+ * host should close the connection, which no longer has a trustworthy
+ * position.  A well-formed frame from our leader that breaks the protocol
+ * (a gap in the zxids, a TRUNC below what is committed) is counted the
+ * same way and makes the node elect again; the call returns 0.  Frames
+ * that are stale or out of phase, that arrive before zab_start, or from a
+ * peer not reported up (zab_peer_up) are ignored and counted
+ * (ZAB_STAT_MSGS_IGNORED).  ZAB_EINVAL for an unknown peer id. */
 ZAB_API int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len);
 
 /* The host's connection to `peer` is up (usable for send) or down (lost;
@@ -358,7 +374,7 @@ ZAB_API int zab_tick(zab_t *z, uint64_t now_ms);
 ZAB_API int zab_next_deadline(const zab_t *z, uint64_t *deadline_ms);
 
 /* A durable write named by `token` completed (status 0) or failed
- * (negative status, e.g. ZAB_EIO).  Confirms every earlier write of the
+ * (non-zero status, e.g. ZAB_EIO).  Confirms every earlier write of the
  * same stream too.  Unknown or already confirmed tokens: ZAB_EINVAL. */
 ZAB_API int zab_persisted(zab_t *z, uint64_t token, int status);
 
@@ -367,10 +383,15 @@ ZAB_API int zab_persisted(zab_t *z, uint64_t token, int status);
  * is up to date it is forwarded to the leader as a REQUEST and *zxid is
  * set to 0; the leader may drop it if its own queue is full (counted as
  * ZAB_STAT_REQUESTS_DROPPED).  Either way the host learns the outcome from
- * deliver(): it should tag its payloads to recognise them.
+ * deliver(): it should tag its payloads to recognise them.  A request
+ * lost with its connection is not reported: the host retries by its own
+ * timeout, as ZooKeeper clients do.
  * Errors: ZAB_ENOTLEADER (no leader, or not up to date with it),
- * ZAB_EBUSY (too many outstanding), ZAB_E2BIG, ZAB_EEPOCH (the counter is
- * exhausted: the leader steps down so a new epoch is elected). */
+ * ZAB_EBUSY (ZAB_OPT_MAX_OUTSTANDING proposals uncommitted, or
+ * ZAB_OPT_MAX_PENDING_BYTES held), ZAB_E2BIG, ZAB_EINVAL, ZAB_ENOMEM,
+ * ZAB_ESTATE (called from a callback), ZAB_EEPOCH (the counter is
+ * exhausted: the leader steps down so that a new epoch is elected) and
+ * ZAB_EIO (the host refused the log write: the leader steps down). */
 ZAB_API int zab_propose(zab_t *z, const void *data, size_t len,
                         uint64_t *zxid);
 
@@ -381,8 +402,9 @@ ZAB_API int zab_propose(zab_t *z, const void *data, size_t len,
  * the request.  A read served after that sees every write that completed
  * before the barrier was asked for (the read-index technique; stronger
  * than ZooKeeper's sync, see ZOOKEEPER-1675).  A change of role or leader
- * fails pending barriers with ZAB_ECANCELED.  Errors: ZAB_ENOTLEADER, or
- * ZAB_EBUSY when ZAB_OPT_MAX_BARRIERS are pending. */
+ * fails pending barriers with ZAB_ECANCELED.  Errors: ZAB_ENOTLEADER (no
+ * leader, or not up to date with it), ZAB_EBUSY when ZAB_OPT_MAX_BARRIERS
+ * are pending, ZAB_ENOMEM, ZAB_ESTATE. */
 ZAB_API int zab_read_barrier(zab_t *z, uint64_t cookie);
 
 /* ------------------------------------------------------------------------
@@ -415,7 +437,8 @@ typedef enum zab_stat {
     ZAB_STAT_ELECTIONS,          /* elections started */
     ZAB_STAT_EPOCHS_LED,         /* epochs this node established */
     ZAB_STAT_SYNC_DIFF,          /* learners synchronised with DIFF */
-    ZAB_STAT_SYNC_TRUNC,         /* ... with TRUNC (plus a DIFF after it) */
+    ZAB_STAT_SYNC_TRUNC,         /* ... with TRUNC (then the entries after
+                                    the truncation point) */
     ZAB_STAT_SYNC_SNAP,          /* ... with SNAP */
     ZAB_STAT_SYNC_LATE,          /* ... after the epoch was established */
     ZAB_STAT_SYNC_OBSERVER,      /* observers synchronised */

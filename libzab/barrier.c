@@ -95,6 +95,15 @@ void zab__barrier_sync_reply(zab_t *z, uint64_t id, uint64_t commit)
     for (uint32_t i = 0; i < z->barriers_len; i++) {
         zab__barrier_t *b = &z->barriers[i];
         if (b->origin == 0 && !b->have_commit && b->id == id) {
+            if (commit == ZAB__SYNC_REFUSED) {
+                zab__barrier_t gone = *b;
+                z->barriers_len--;
+                for (uint32_t k = i; k < z->barriers_len; k++) {
+                    z->barriers[k] = z->barriers[k + 1];
+                }
+                complete(z, &gone, ZAB_EBUSY);
+                return;
+            }
             b->have_commit = 1;
             b->commit = commit;
             zab__barrier_progress(z);

@@ -31,7 +31,7 @@
  *   PING          round u64, zxid u64 (leader: commit point)
  *   REQUEST       len u32, bytes (a learner forwards a proposal)
  *   SYNC          id u64, zxid u64 (learner: 0; leader's reply: commit
- *                 point at the request)
+ *                 point at the request, or ZAB__SYNC_REFUSED)
  */
 #ifndef ZAB_CODEC_H
 #define ZAB_CODEC_H
@@ -43,6 +43,9 @@
 #define ZAB__HEADER_SIZE 8
 /* Largest fixed part of any body; a frame is at most payload + this. */
 #define ZAB__FRAME_OVERHEAD 64
+/* The zxid of a SYNC reply by which the leader refuses a read barrier
+ * (too many pending). */
+#define ZAB__SYNC_REFUSED UINT64_MAX
 
 typedef enum zab__kind {
     ZAB__VOTE = 1,

@@ -88,7 +88,7 @@ void zab__election_start(zab_t *z)
         z->proposal.zxid = z->last_zxid;
         z->proposal.peer_epoch = z->current_epoch;
     }
-    z->finalize_at = 0;
+    z->finalize_at = UINT64_MAX;
     z->retry_interval = z->opt[ZAB_OPT_ELECTION_TIMEOUT_MS];
     zab__trace(z, 1, "election round %llu: vote %u (%u, %u:%u)",
                (unsigned long long)z->logical_clock, z->proposal.leader,
@@ -121,7 +121,7 @@ static uint32_t count_round_votes(const zab_t *z, const zab__vote_t *v)
 
 static void decide(zab_t *z, uint32_t leader, uint64_t ee)
 {
-    z->finalize_at = 0;
+    z->finalize_at = UINT64_MAX;
     if (leader == z->my_id) {
         zab__become_leader(z, ee);
     } else {
@@ -168,18 +168,18 @@ static void check_quorum(zab_t *z)
         return;
     }
     if (count_round_votes(z, &z->proposal) >= z->quorum) {
-        if (z->finalize_at == 0) {
+        if (z->finalize_at == UINT64_MAX) {
             z->finalize_at = z->now_ms + z->opt[ZAB_OPT_ELECTION_FINALIZE_MS];
         }
     } else {
-        z->finalize_at = 0;
+        z->finalize_at = UINT64_MAX;
     }
 }
 
 static void adopt(zab_t *z, const zab__vote_t *v)
 {
     z->proposal = *v;
-    z->finalize_at = 0;
+    z->finalize_at = UINT64_MAX;
     z->retry_interval = z->opt[ZAB_OPT_ELECTION_TIMEOUT_MS];
     send_votes(z);
 }
@@ -278,8 +278,8 @@ void zab__election_tick(zab_t *z)
     if (z->draining) {
         return;
     }
-    if (z->finalize_at != 0 && z->now_ms >= z->finalize_at) {
-        z->finalize_at = 0;
+    if (z->finalize_at != UINT64_MAX && z->now_ms >= z->finalize_at) {
+        z->finalize_at = UINT64_MAX;
         if (z->i_am_voter &&
             count_round_votes(z, &z->proposal) >= z->quorum) {
             decide(z, z->proposal.leader, z->logical_clock);
@@ -304,7 +304,7 @@ uint64_t zab__election_deadline(const zab_t *z)
         return UINT64_MAX;
     }
     uint64_t d = z->retry_at;
-    if (z->finalize_at != 0 && z->finalize_at < d) {
+    if (z->finalize_at < d) {
         d = z->finalize_at;
     }
     return d;

@@ -295,9 +295,10 @@ static void sync_learner(zab_t *z, zab__peer_t *p)
         uint64_t s;
         if (send_snapshot(z, p, snap_min, &s) != 0 ||
             send_entries_after(z, p, s) != 0) {
+            /* The learner times out, elects again and retries; by then we
+             * may have a usable snapshot. */
             zab__trace(z, 0, "cannot synchronise learner %u now", p->id);
             p->lstate = LS_NONE;
-            p->send_failed = 1; /* reset the connection: it retries */
             return;
         }
         z->stats[ZAB_STAT_SYNC_SNAP]++;
@@ -308,7 +309,6 @@ static void sync_learner(zab_t *z, zab__peer_t *p)
         if (send_entries_after(z, p, from) != 0) {
             zab__trace(z, 0, "log unreadable while syncing %u", p->id);
             p->lstate = LS_NONE;
-            p->send_failed = 1;
             return;
         }
         z->stats[mode == SYNC_DIFF ? ZAB_STAT_SYNC_DIFF
@@ -614,6 +614,7 @@ void zab__leader_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
         return;
     case ZAB__REQUEST:
         if (!z->established || p->lstate != LS_ACTIVE ||
+            m->len > z->opt[ZAB_OPT_MAX_PAYLOAD_BYTES] ||
             zab__leader_propose(z, m->data, m->len, NULL) != 0) {
             z->stats[ZAB_STAT_REQUESTS_DROPPED]++;
         }
@@ -621,8 +622,12 @@ void zab__leader_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
     case ZAB__SYNC:
         if (!z->established || p->lstate != LS_ACTIVE ||
             zab__barrier_add(z, m->round, p->id, 0) != 0) {
-            /* Not answering makes the learner's barrier fail when its
-             * role changes; refusing here is the only safe answer. */
+            /* Refuse explicitly, so the learner's barrier fails now
+             * instead of waiting for a change of leader. */
+            zab__msg_t r = {.kind = ZAB__SYNC,
+                            .round = m->round,
+                            .zxid = ZAB__SYNC_REFUSED};
+            zab__send(z, p, &r);
             z->stats[ZAB_STAT_MSGS_IGNORED]++;
         }
         return;

@@ -527,7 +527,7 @@ static void reset_role_state(zab_t *z)
     z->epoch_decided = 0;
     z->acks_enabled = 0;
     z->sync_started = 0;
-    z->finalize_at = 0;
+    z->finalize_at = UINT64_MAX;
     z->phase_deadline = 0;
 }
 
@@ -662,6 +662,7 @@ int zab_new(const zab_config_t *cfg, const zab_host_ops_t *ops, void *ud,
     }
     zab__queue_init(&z->queue, 0);
     z->role = ZAB_LOOKING;
+    z->finalize_at = UINT64_MAX;
     z->next_sync_id = 1;
     *out = z;
     return 0;
@@ -994,7 +995,7 @@ int zab_read_barrier(zab_t *z, uint64_t cookie)
     } else if ((z->role == ZAB_FOLLOWING || z->role == ZAB_OBSERVING) &&
                z->serving) {
         zab__peer_t *leader = zab__peer(z, z->leader_id);
-        if (leader == NULL || !leader->connected) {
+        if (leader == NULL || !leader->connected || leader->send_failed) {
             rc = ZAB_ENOTLEADER;
         } else {
             uint64_t id = z->next_sync_id;

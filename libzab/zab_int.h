@@ -194,7 +194,7 @@ struct zab {
     uint64_t logical_clock;
     zab__vote_t proposal;
     int draining;          /* LOOKING but waiting for writes to drain */
-    uint64_t finalize_at;  /* 0: not armed */
+    uint64_t finalize_at;  /* UINT64_MAX: not armed */
     uint64_t retry_at;
     uint64_t retry_interval;
     uint64_t decided_election_epoch;
