@@ -38,7 +38,7 @@ UNIT_LIB_SRC := $(sort $(wildcard test/unit/lib_*.c))
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
-SWEEP_SEEDS ?= 1-400
+SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
 .PHONY: all lib sim unit check check-unit check-scenarios check-sweep \
@@ -104,6 +104,7 @@ check-unit: unit
 
 check-scenarios: sim
 	@B=$(B) sh test/sim/run-scenarios.sh
+	@B=$(B) sh test/sim/run-regressions.sh
 
 check-sweep: sim
 	$(B)/zabsim --seeds $(SWEEP_SEEDS) --steps $(SWEEP_STEPS)
@@ -114,7 +115,7 @@ check-asan:
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" \
 	    SWEEP_SEEDS=$(ASAN_SWEEP_SEEDS) check-unit check-scenarios check-sweep
-ASAN_SWEEP_SEEDS ?= 1000-1150
+ASAN_SWEEP_SEEDS ?= 20001-20400
 
 check-valgrind: unit
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \

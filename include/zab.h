@@ -263,11 +263,15 @@ typedef struct zab_host_ops {
 
     /* Leader side of SNAP: return a snapshot of the host's state as of a
      * delivered zxid (*zxid), such that the log still holds every entry
-     * after it.  *data must stay valid until the current libzab call
-     * returns.  May be NULL if the host never wants SNAP (then a learner
-     * that needs one cannot be synchronised). */
-    int (*snapshot_get)(void *ud, uint64_t *zxid, const void **data,
-                        size_t *len);
+     * after it.  The snapshot must be at or after `min_zxid` to be used:
+     * an older one would drop entries the learner shares with the leader,
+     * so the host should take a fresh one of its current state if the one
+     * it keeps is older (a host that delivered less than `min_zxid` cannot
+     * help; libzab then retries later).  *data must stay valid until the
+     * current libzab call returns.  May be NULL if the host never wants
+     * SNAP (a learner that needs one then cannot be synchronised). */
+    int (*snapshot_get)(void *ud, uint64_t min_zxid, uint64_t *zxid,
+                        const void **data, size_t *len);
 
     /* Learner side of SNAP: one chunk of the snapshot labelled `zxid`,
      * `total` bytes long, at `offset`.  Chunks come in order.  `token` is 0

@@ -101,7 +101,9 @@ void zab__election_start(zab_t *z)
     }
 }
 
-/* Voters, ourselves included, whose vote in this round equals `v`. */
+/* Voters, ourselves included, whose vote in this round equals `v`, whether
+ * they are still looking or already settled on it (getVoteTracker over
+ * recvset). */
 static uint32_t count_round_votes(const zab_t *z, const zab__vote_t *v)
 {
     uint32_t n = 0;
@@ -110,7 +112,7 @@ static uint32_t count_round_votes(const zab_t *z, const zab__vote_t *v)
     }
     for (uint32_t i = 0; i < z->n_peers; i++) {
         const zab__peer_t *p = &z->peers[i];
-        if (p->voter && p->vote_valid && p->vote_state == ZAB_LOOKING &&
+        if (p->voter && p->vote_valid &&
             p->vote_election_epoch == z->logical_clock &&
             vote_equal(&p->vote, v)) {
             n++;
@@ -129,22 +131,32 @@ static void decide(zab_t *z, uint32_t leader, uint64_t ee)
     }
 }
 
-/* Joining an existing leader: a quorum of voters report, outside of any
- * election round, that they follow or lead `leader` in the same epoch,
- * and the leader itself says it leads (termination + checkLeader). */
+/* checkLeader: we may settle on `leader` only if it is us or if it told us
+ * itself that it leads; otherwise followers could wait on a node that
+ * never took the role. */
+static int leader_confirmed(const zab_t *z, uint32_t leader)
+{
+    if (leader == z->my_id) {
+        return 1;
+    }
+    const zab__peer_t *lp = zab__peer((zab_t *)(uintptr_t)z, leader);
+    return lp != NULL && lp->vote_valid && lp->vote_state == ZAB_LEADING &&
+           lp->vote.leader == leader;
+}
+
+/* Joining an existing leader: a quorum of voters (counting ourselves, as
+ * we are about to follow it) report, outside of any election round, that
+ * they follow or lead `leader` in the same epoch, and the leader itself
+ * says it leads (termination over outofelection + checkLeader). */
 static int try_join(zab_t *z, const zab__peer_t *from)
 {
     uint32_t leader = from->vote.leader;
     uint32_t epoch = from->vote.peer_epoch;
-    if (leader == z->my_id || !is_voter_id(z, leader)) {
+    if (leader == z->my_id || !is_voter_id(z, leader) ||
+        !leader_confirmed(z, leader)) {
         return 0;
     }
-    const zab__peer_t *lp = zab__peer(z, leader);
-    if (lp == NULL || !lp->vote_valid || lp->vote_state != ZAB_LEADING ||
-        lp->vote.leader != leader) {
-        return 0;
-    }
-    uint32_t n = 0;
+    uint32_t n = z->i_am_voter ? 1 : 0;
     for (uint32_t i = 0; i < z->n_peers; i++) {
         const zab__peer_t *p = &z->peers[i];
         if (p->voter && p->vote_valid &&
@@ -158,6 +170,9 @@ static int try_join(zab_t *z, const zab__peer_t *from)
         return 0;
     }
     z->proposal = from->vote;
+    if (from->vote_election_epoch > z->logical_clock) {
+        z->logical_clock = from->vote_election_epoch;
+    }
     decide(z, leader, from->vote_election_epoch);
     return 1;
 }
@@ -187,11 +202,19 @@ static void adopt(zab_t *z, const zab__vote_t *v)
 static void looking_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
 {
     if (!p->voter) {
-        /* Observers have no say; answer so they learn the leader. */
-        if (m->state == ZAB_LOOKING) {
+        /* Observers have no say; a voter answers so they learn the leader.
+         * Non-voters never answer each other, or two of them would echo
+         * notifications forever. */
+        if (z->i_am_voter && m->state == ZAB_LOOKING) {
             zab__send_vote(z, p);
         }
         return;
+    }
+    /* A vote naming us is only as good as our own durable position: a
+     * relayed one may carry what we held before a crash. */
+    zab__vote_t v = p->vote;
+    if (v.leader == z->my_id) {
+        v = self_vote(z);
     }
     if (m->state == ZAB_LOOKING) {
         if (!z->i_am_voter) {
@@ -201,15 +224,14 @@ static void looking_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
             /* A newer round: join it, forgetting the old round's votes. */
             z->logical_clock = m->election_epoch;
             for (uint32_t i = 0; i < z->n_peers; i++) {
-                if (z->peers[i].vote_state == ZAB_LOOKING) {
+                if (&z->peers[i] != p &&
+                    z->peers[i].vote_state == ZAB_LOOKING) {
                     z->peers[i].vote_valid = 0;
                 }
             }
             zab__vote_t mine = self_vote(z);
-            p->vote_valid = 1;
-            if (is_voter_id(z, m->leader) &&
-                zab__vote_better(&p->vote, &mine)) {
-                adopt(z, &p->vote);
+            if (is_voter_id(z, v.leader) && zab__vote_better(&v, &mine)) {
+                adopt(z, &v);
             } else {
                 adopt(z, &mine);
             }
@@ -218,15 +240,25 @@ static void looking_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
             p->vote_valid = 0;
             zab__send_vote(z, p);
             return;
-        } else if (is_voter_id(z, m->leader) &&
-                   zab__vote_better(&p->vote, &z->proposal)) {
-            adopt(z, &p->vote);
+        } else if (is_voter_id(z, v.leader) &&
+                   zab__vote_better(&v, &z->proposal)) {
+            adopt(z, &v);
         }
         check_quorum(z);
         return;
     }
-    /* FOLLOWING or LEADING: a settled voter.  Within our own round this is
-     * a vote like any other; in any round it may let us join. */
+    /* FOLLOWING or LEADING: a settled voter.  In our own round its vote
+     * counts like any other, and settles us at once if it completes a
+     * quorum that the leader confirmed; in any round it may let us join
+     * an established leader. */
+    if (z->i_am_voter && m->election_epoch == z->logical_clock &&
+        is_voter_id(z, p->vote.leader) &&
+        count_round_votes(z, &p->vote) >= z->quorum &&
+        leader_confirmed(z, p->vote.leader)) {
+        z->proposal = p->vote;
+        decide(z, p->vote.leader, z->logical_clock);
+        return;
+    }
     if (try_join(z, p)) {
         return;
     }
@@ -252,14 +284,18 @@ void zab__election_recv_vote(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
     if (m->state != ZAB_LOOKING) {
         return;
     }
-    /* A peer is looking while we are settled. */
+    /* A peer is looking while we are settled.  A notification from the
+     * round we settled in (or an older one) was sent before its sender
+     * settled and merely arrived late; only a newer round means the sender
+     * started a new election. */
+    int newer = m->election_epoch > z->decided_election_epoch;
     if ((z->role == ZAB_FOLLOWING || z->role == ZAB_OBSERVING) &&
-        p->id == z->leader_id) {
+        p->id == z->leader_id && newer) {
         /* Our leader gave up leading: no point waiting for its timeout. */
         zab__become_looking(z, "the leader is looking");
         return;
     }
-    if (z->role == ZAB_LEADING && p->lstate != LS_NONE) {
+    if (z->role == ZAB_LEADING && p->lstate != LS_NONE && newer) {
         /* A learner of ours left; it will come back through discovery. */
         zab__leader_peer_down(z, p);
     }

@@ -183,7 +183,12 @@ static int choose_sync(zab_t *z, uint64_t peer_last, uint64_t *from,
             *from = x;
             return SYNC_TRUNC;
         }
-        *snap_min = peer_last;
+        return SYNC_SNAP; /* snap_min stays peer_last */
+    }
+    if (rc == ZAB_ERANGE || (rc == 0 && ZAB_ZXID_EPOCH(nx) == e)) {
+        /* Our log starts inside that epoch (compacted), so we cannot tell
+         * what we share: only a snapshot covering the learner's whole log
+         * is safe. */
         return SYNC_SNAP;
     }
     /* We hold nothing of the learner's last epoch: the common prefix ends
@@ -245,27 +250,30 @@ static int send_entries_after(zab_t *z, zab__peer_t *p, uint64_t from)
     return 0;
 }
 
-static int send_snapshot(zab_t *z, zab__peer_t *p, uint64_t snap_min,
-                         uint64_t *snap_zxid)
+/* Asks the host for a snapshot at or after `min` (anything older would
+ * drop entries the learner shares with us) and checks what comes back. */
+static int get_snapshot(zab_t *z, uint64_t min, uint64_t *zxid,
+                        const void **data, size_t *len)
 {
-    const void *data;
-    size_t len;
     if (z->ops.snapshot_get == NULL ||
-        z->ops.snapshot_get(z->ud, snap_zxid, &data, &len) != 0) {
+        z->ops.snapshot_get(z->ud, min, zxid, data, len) != 0) {
         return ZAB_EIO;
     }
-    if (*snap_zxid < snap_min || *snap_zxid > z->last_zxid) {
-        zab__trace(z, 0, "snapshot %u:%u cannot sync learner %u safely",
-                   ZAB_ZXID_EPOCH(*snap_zxid), ZAB_ZXID_COUNTER(*snap_zxid),
-                   p->id);
+    if (*zxid < min || *zxid > z->last_zxid) {
         return ZAB_ERANGE;
     }
+    return 0;
+}
+
+static void send_snapshot(zab_t *z, zab__peer_t *p, uint64_t snap_zxid,
+                          const void *data, size_t len)
+{
     uint64_t chunk = z->opt[ZAB_OPT_MAX_PAYLOAD_BYTES];
     uint64_t off = 0;
     do {
         uint64_t n = len - off < chunk ? len - off : chunk;
         zab__msg_t m = {.kind = ZAB__SNAP,
-                        .zxid = *snap_zxid,
+                        .zxid = snap_zxid,
                         .total = len,
                         .offset = off,
                         .data = (const uint8_t *)data + off,
@@ -273,7 +281,6 @@ static int send_snapshot(zab_t *z, zab__peer_t *p, uint64_t snap_min,
         zab__send(z, p, &m);
         off += n;
     } while (off < len);
-    return 0;
 }
 
 /* Brings learner `p` to our history and sends NEWLEADER.  From here on the
@@ -281,23 +288,33 @@ static int send_snapshot(zab_t *z, zab__peer_t *p, uint64_t snap_min,
  * follows the sync stream on the same FIFO channel. */
 static void sync_learner(zab_t *z, zab__peer_t *p)
 {
-    uint64_t from = 0, snap_min = 0;
+    uint64_t from = 0, snap_min = 0, snap_zxid = 0;
+    const void *snap = NULL;
+    size_t snap_len = 0;
     int mode = choose_sync(z, p->ack_last, &from, &snap_min);
     uint64_t budget = z->opt[ZAB_OPT_DIFF_MAX];
     if (mode != SYNC_SNAP && count_after(z, from, budget) > budget &&
-        z->ops.snapshot_get != NULL) {
-        /* Too much to send entry by entry; a snapshot is fine as long as
-         * it covers what the learner already shares with us. */
+        get_snapshot(z, from, &snap_zxid, &snap, &snap_len) == 0) {
+        /* Too much to send entry by entry, and the host has a snapshot
+         * that covers what the learner already shares with us.  Without
+         * one, the long DIFF is still correct. */
         mode = SYNC_SNAP;
-        snap_min = from;
+    } else if (mode == SYNC_SNAP &&
+               get_snapshot(z, snap_min, &snap_zxid, &snap, &snap_len) != 0) {
+        /* No safe snapshot now.  The learner times out, elects again and
+         * retries; by then we will have delivered more and the host can
+         * snapshot it. */
+        zab__trace(z, 0, "no snapshot at or after %u:%u to sync learner %u",
+                   ZAB_ZXID_EPOCH(snap_min), ZAB_ZXID_COUNTER(snap_min),
+                   p->id);
+        p->lstate = LS_NONE;
+        return;
     }
     if (mode == SYNC_SNAP) {
-        uint64_t s;
-        if (send_snapshot(z, p, snap_min, &s) != 0 ||
-            send_entries_after(z, p, s) != 0) {
-            /* The learner times out, elects again and retries; by then we
-             * may have a usable snapshot. */
-            zab__trace(z, 0, "cannot synchronise learner %u now", p->id);
+        send_snapshot(z, p, snap_zxid, snap, snap_len);
+        if (send_entries_after(z, p, snap_zxid) != 0) {
+            zab__trace(z, 0, "log unreadable after the snapshot for %u",
+                       p->id);
             p->lstate = LS_NONE;
             return;
         }
@@ -528,6 +545,14 @@ static void recv_info(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
     p->epoch_acked = 0;
     p->ack_zxid = 0;
     p->ping_round = 0;
+    if (z->epoch_decided && m->epoch > z->new_epoch) {
+        /* It accepted a newer epoch (from a leader that never established
+         * it), so it can never follow us: it refuses older epochs, and
+         * would come straight back to us after each refusal.  Only a new
+         * election, whose epoch will be above its, brings it back. */
+        step_down(z, "a learner accepted a newer epoch");
+        return;
+    }
     if (z->epoch_decided) {
         send_leaderinfo(z, p);
     } else {

@@ -768,13 +768,18 @@ int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len)
         leave(z);
         return 0;
     }
+    if (m.kind == ZAB__VOTE) {
+        /* Votes say nothing about the session with a leader or learner:
+         * they do not count as hearing from it. */
+        zab__election_recv_vote(z, p, &m);
+        leave(z);
+        return 0;
+    }
     /* Our clock only moves in zab_tick(): remember that the peer spoke, and
-     * stamp it with the next tick's time (see refresh_heard). */
+     * stamp it with the next tick's time (see zab_tick). */
     p->last_heard_ms = z->now_ms;
     p->heard_since_tick = 1;
-    if (m.kind == ZAB__VOTE) {
-        zab__election_recv_vote(z, p, &m);
-    } else if (z->role == ZAB_LEADING) {
+    if (z->role == ZAB_LEADING) {
         zab__leader_recv(z, p, &m);
     } else if (z->role == ZAB_FOLLOWING || z->role == ZAB_OBSERVING) {
         zab__learner_recv(z, p, &m);

@@ -1,0 +1,3 @@
+voters 3
+start all
+crash 4

@@ -1,0 +1,3 @@
+voters 3
+start all
+hold 1->2 PROPOSALS
