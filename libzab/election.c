@@ -153,7 +153,7 @@ static int try_join(zab_t *z, const zab__peer_t *from)
     uint32_t leader = from->vote.leader;
     uint32_t epoch = from->vote.peer_epoch;
     if (leader == z->my_id || !is_voter_id(z, leader) ||
-        !leader_confirmed(z, leader)) {
+        !leader_confirmed(z, leader) || z->now_ms < z->join_after) {
         return 0;
     }
     uint32_t n = z->i_am_voter ? 1 : 0;

@@ -747,8 +747,22 @@ void zab__leader_tick(zab_t *z)
 uint64_t zab__leader_deadline(const zab_t *z)
 {
     uint64_t d = z->next_ping_at;
-    if (!z->established && z->phase_deadline < d) {
-        d = z->phase_deadline;
+    if (!z->established) {
+        if (z->phase_deadline < d) {
+            d = z->phase_deadline;
+        }
+        return d;
+    }
+    /* The moment a follower's silence would cost us the quorum, so that a
+     * host ticking only at deadlines runs the rule on time. */
+    for (uint32_t i = 0; i < z->n_peers; i++) {
+        const zab__peer_t *p = &z->peers[i];
+        if (counts_for_quorum(p) && p->connected) {
+            uint64_t t = p->last_heard_ms + z->opt[ZAB_OPT_PEER_TIMEOUT_MS] + 1;
+            if (t > z->now_ms && t < d) { /* past ones were counted */
+                d = t;
+            }
+        }
     }
     return d;
 }

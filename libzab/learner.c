@@ -22,11 +22,21 @@
  */
 #include "zab_int.h"
 
+/* Leaves a leader we could not follow.  The leader is probably alive and
+ * would take us back at once, and fail us the same way: wait an election
+ * timeout before joining a settled leader again, so that retries are
+ * paced instead of back to back. */
+static void abandon(zab_t *z, const char *why)
+{
+    z->join_after = z->now_ms + z->opt[ZAB_OPT_ELECTION_TIMEOUT_MS];
+    zab__become_looking(z, why);
+}
+
 static void protocol_error(zab_t *z, const char *what)
 {
     z->stats[ZAB_STAT_MSGS_MALFORMED]++;
     zab__trace(z, 0, "protocol error from leader %u: %s", z->leader_id, what);
-    zab__become_looking(z, what);
+    abandon(z, what);
 }
 
 static zab__peer_t *leader_peer(zab_t *z)
@@ -116,7 +126,7 @@ static void try_ack_newleader(zab_t *z)
         }
         z->epoch_wait_seq = zab__save_epochs(z, z->accepted_issued, z->epoch);
         if (z->epoch_wait_seq == 0) {
-            zab__become_looking(z, "cannot save currentEpoch");
+            abandon(z, "cannot save currentEpoch");
             return;
         }
     }
@@ -154,7 +164,7 @@ static void recv_leaderinfo(zab_t *z, const zab__msg_t *m)
     if (m->epoch > z->accepted_issued) {
         z->epoch_wait_seq = zab__save_epochs(z, m->epoch, z->current_issued);
         if (z->epoch_wait_seq == 0) {
-            zab__become_looking(z, "cannot save acceptedEpoch");
+            abandon(z, "cannot save acceptedEpoch");
             return;
         }
         z->phase = LP_EPOCH_WAIT;
@@ -162,7 +172,7 @@ static void recv_leaderinfo(zab_t *z, const zab__msg_t *m)
     } else if (m->epoch == z->accepted_issued) {
         send_ackepoch(z, 0);
     } else {
-        zab__become_looking(z, "the leader's epoch is older than ours");
+        abandon(z, "the leader's epoch is older than ours");
     }
 }
 
@@ -213,7 +223,7 @@ static void recv_sync_start(zab_t *z, const zab__msg_t *m)
             return;
         }
         if (t < z->last_zxid && zab__log_truncate(z, t) == 0) {
-            zab__become_looking(z, "cannot truncate the log");
+            abandon(z, "cannot truncate the log");
             return;
         }
     }
@@ -250,7 +260,7 @@ static void recv_snap(zab_t *z, const zab__msg_t *m)
     }
     if (zab__log_install(z, m->zxid, m->offset, m->total, m->data, m->len) ==
         0) {
-        zab__become_looking(z, "cannot install the snapshot");
+        abandon(z, "cannot install the snapshot");
         return;
     }
     z->snap_received += m->len;
@@ -281,7 +291,7 @@ static void recv_proposal(zab_t *z, const zab__msg_t *m)
     if (rc == ZAB_EPROTO) {
         protocol_error(z, "proposal out of order");
     } else if (rc != 0) {
-        zab__become_looking(z, "cannot log a proposal");
+        abandon(z, "cannot log a proposal");
     }
 }
 

@@ -263,6 +263,7 @@ uint64_t zab__log_append(zab_t *z, uint64_t zxid, const void *data,
     if (z->ops.log_append(z->ud, zxid, data, len,
                           token_of(seq, STREAM_LOG)) != 0) {
         disk_failed(z, "log_append");
+        return 0;
     }
     return seq;
 }
@@ -282,6 +283,7 @@ uint64_t zab__log_truncate(zab_t *z, uint64_t zxid)
     zab__queue_truncate(&z->queue, zxid);
     if (z->ops.log_truncate(z->ud, zxid, token_of(seq, STREAM_LOG)) != 0) {
         disk_failed(z, "log_truncate");
+        return 0;
     }
     return seq;
 }
@@ -312,6 +314,7 @@ uint64_t zab__log_install(zab_t *z, uint64_t zxid, uint64_t offset,
     if (z->ops.snapshot_put(z->ud, zxid, offset, total, chunk, len,
                             token_of(seq, STREAM_LOG)) != 0) {
         disk_failed(z, "snapshot_put");
+        return 0;
     }
     return seq;
 }
@@ -334,6 +337,7 @@ uint64_t zab__save_epochs(zab_t *z, uint32_t accepted, uint32_t current)
     if (z->ops.save_epochs(z->ud, accepted, current,
                            token_of(seq, STREAM_EPOCHS)) != 0) {
         disk_failed(z, "save_epochs");
+        return 0;
     }
     return seq;
 }

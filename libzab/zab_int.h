@@ -194,6 +194,7 @@ struct zab {
     uint64_t logical_clock;
     zab__vote_t proposal;
     int draining;          /* LOOKING but waiting for writes to drain */
+    uint64_t join_after;   /* no joining a settled leader before this */
     uint64_t finalize_at;  /* UINT64_MAX: not armed */
     uint64_t retry_at;
     uint64_t retry_interval;
@@ -260,8 +261,9 @@ size_t zab__encode_frame(zab_t *z, const zab__msg_t *m);
 /* Makes room to record one more log write, so that issuing it cannot fail
  * for memory.  0 or ZAB_ENOMEM. */
 int zab__log_reserve(zab_t *z);
-/* Durable writes.  Each returns the sequence number of the write (0 if
- * the host refused it: the node then counts the disk as failed). */
+/* Durable writes.  Each returns the sequence number of the write, or 0
+ * if it could not be issued (no memory to record it) or the host refused
+ * it (the node then counts the disk as failed). */
 uint64_t zab__log_append(zab_t *z, uint64_t zxid, const void *data,
                          size_t len);
 uint64_t zab__log_truncate(zab_t *z, uint64_t zxid);
