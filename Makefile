@@ -140,6 +140,7 @@ deps:
 	@sh test/deps.sh $(DEB_DEPS)
 
 # ---- fuzzing (libFuzzer, clang) -------------------------------------------
+# Runs on a scratch copy of the seed corpus; crashes land in $(B)/fuzz/.
 
 FUZZ_SECONDS ?= 60
 fuzz:
@@ -148,8 +149,11 @@ fuzz:
 	    -o $(B)/fuzz/fuzz_decode test/fuzz/fuzz_decode.c $(LIB_SRC)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilibzab \
 	    -o $(B)/fuzz/fuzz_recv test/fuzz/fuzz_recv.c $(LIB_SRC)
-	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 test/fuzz/corpus
-	$(B)/fuzz/fuzz_recv -max_total_time=$(FUZZ_SECONDS) -max_len=512 test/fuzz/corpus
+	@rm -rf $(B)/fuzz/corpus && cp -r test/fuzz/corpus $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_recv -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
 
 # ---- bench and demo ---------------------------------------------------------
 

@@ -160,6 +160,11 @@ static void recv_leaderinfo(zab_t *z, const zab__msg_t *m)
         z->stats[ZAB_STAT_MSGS_IGNORED]++;
         return;
     }
+    if (m->epoch == 0) {
+        /* A leader proposes max(acceptedEpoch) + 1: never 0. */
+        protocol_error(z, "LEADERINFO for epoch 0");
+        return;
+    }
     z->epoch = m->epoch;
     if (m->epoch > z->accepted_issued) {
         z->epoch_wait_seq = zab__save_epochs(z, m->epoch, z->current_issued);

@@ -153,6 +153,9 @@ void zab__queue_reset(zab__queue_t *q, uint64_t base)
 
 void zab__queue_truncate(zab__queue_t *q, uint64_t zxid)
 {
+    if (zxid < q->base) {
+        q->base = zxid; /* the cache holds (base, last] of the new log */
+    }
     uint64_t pos = zab__queue_find_after(q, zxid);
     if (pos == q->tail) {
         return;
@@ -164,9 +167,6 @@ void zab__queue_truncate(zab__queue_t *q, uint64_t zxid)
     q->tail = pos;
     if (q->head == q->tail) {
         q->bytes_head = q->bytes_tail;
-    }
-    if (zxid < q->base) {
-        q->base = zxid;
     }
 }
 
