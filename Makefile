@@ -47,7 +47,7 @@ SWEEP_STEPS ?= 4000
 
 all: lib sim
 
-lib: $(B)/libzab.a $(B)/$(SONAME) $(B)/libzab.pc
+lib: $(B)/libzab.a $(B)/$(SONAME)
 
 $(B)/obj/%.o: libzab/%.c include/zab.h $(wildcard libzab/*.h)
 	@mkdir -p $(dir $@)
@@ -62,11 +62,6 @@ $(B)/$(SONAME): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) -o $(B)/libzab.so.$(VERSION) $^ $(LDFLAGS_ALL)
 	ln -sf libzab.so.$(VERSION) $@
 	ln -sf $(SONAME) $(B)/libzab.so
-
-$(B)/libzab.pc: libzab.pc.in include/zab.h
-	@mkdir -p $(B)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- simulator ------------------------------------------------------------
 
@@ -178,7 +173,10 @@ install: lib
 	install -m 755 $(B)/libzab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzab.so.$(VERSION)
 	ln -sf libzab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libzab.so
-	install -m 644 $(B)/libzab.pc $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    libzab.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
 	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 

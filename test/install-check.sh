@@ -30,7 +30,9 @@ int main(void)
 }
 C
 pc="$root/lib/pkgconfig"
-flags=$(PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="${root%/usr}" pkg-config --cflags --libs libzab)
+flags=$(PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="${root%/usr}" \
+    PKG_CONFIG_ALLOW_SYSTEM_CFLAGS=1 PKG_CONFIG_ALLOW_SYSTEM_LIBS=1 \
+    pkg-config --cflags --libs libzab)
 cc -std=c11 -Wall -Werror -o "$tmp/t" "$tmp/t.c" $flags
 LD_LIBRARY_PATH="$root/lib" "$tmp/t" >/dev/null || fail "linked program failed"
 echo "install-check: ok"
