@@ -35,6 +35,12 @@ UNIT_SRC := $(sort $(wildcard test/unit/check_*.c))
 UNIT_BIN := $(patsubst test/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 UNIT_LIB_SRC := $(sort $(wildcard test/unit/lib_*.c))
 
+# The server's modules (examples/server, all but the program's main) and
+# their unit tests (test/server/check_*.c), linked with OpenSSL's libcrypto.
+SRV_SRC := $(filter-out examples/server/zabd.c,$(sort $(wildcard examples/server/*.c)))
+SRV_UNIT_SRC := $(sort $(wildcard test/server/check_*.c))
+SRV_UNIT_BIN := $(patsubst test/server/%.c,$(B)/server-unit/%,$(SRV_UNIT_SRC))
+
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
@@ -77,13 +83,19 @@ $(B)/zabsim: $(SIM_OBJ) $(B)/libzab.a
 
 # ---- unit tests (Check) ---------------------------------------------------
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(SRV_UNIT_BIN)
 
 $(B)/unit/check_%: test/unit/check_%.c $(UNIT_LIB_SRC) $(B)/libzab.a $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Ilibzab -Itest/unit $(CHECK_CFLAGS) \
 	    -o $@ $< $(UNIT_LIB_SRC) $(B)/libzab.a $(CHECK_LIBS) $(LDFLAGS_ALL)
+
+$(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/server/*.h) $(B)/libzab.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Iexamples/server $(CHECK_CFLAGS) \
+	    -o $@ $< $(SRV_SRC) $(B)/libzab.a $(CHECK_LIBS) -lcrypto $(LDFLAGS_ALL)
 
 # ---- checks ---------------------------------------------------------------
 
@@ -95,7 +107,7 @@ check: deps
 	@echo "make check: all passed"
 
 check-unit: unit
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=no $$t; done
+	@set -e; for t in $(UNIT_BIN) $(SRV_UNIT_BIN); do echo "== $$t"; CK_FORK=no $$t; done
 
 check-scenarios: sim
 	@B=$(B) sh test/sim/run-scenarios.sh
@@ -113,7 +125,7 @@ check-asan:
 ASAN_SWEEP_SEEDS ?= 20001-20400
 
 check-valgrind: unit
-	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	@set -e; for t in $(UNIT_BIN) $(SRV_UNIT_BIN); do echo "== valgrind $$t"; \
 	    CK_FORK=no valgrind -q --error-exitcode=99 --leak-check=full \
 	    --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
 	valgrind -q --error-exitcode=99 --leak-check=full \
