@@ -99,6 +99,15 @@ static int enter(zab_t *z)
     return 0;
 }
 
+/* The preamble of the calls about one peer: arguments, then enter(). */
+static int enter_peer(zab_t *z, uint32_t id, zab__peer_t **p)
+{
+    if (z == NULL || (*p = zab__peer(z, id)) == NULL) {
+        return ZAB_EINVAL;
+    }
+    return enter(z);
+}
+
 static void leave(zab_t *z)
 {
     /* Each pass may create more deferred work (a confirmation lets a
@@ -747,14 +756,11 @@ const char *zab_frame_kind(const void *frame, size_t len)
 
 int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len)
 {
-    if (z == NULL || frame == NULL) {
+    zab__peer_t *p;
+    if (frame == NULL) {
         return ZAB_EINVAL;
     }
-    zab__peer_t *p = zab__peer(z, peer);
-    if (p == NULL) {
-        return ZAB_EINVAL;
-    }
-    int rc = enter(z);
+    int rc = enter_peer(z, peer, &p);
     if (rc != 0) {
         return rc;
     }
@@ -796,14 +802,8 @@ int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len)
 
 int zab_peer_up(zab_t *z, uint32_t peer)
 {
-    if (z == NULL) {
-        return ZAB_EINVAL;
-    }
-    zab__peer_t *p = zab__peer(z, peer);
-    if (p == NULL) {
-        return ZAB_EINVAL;
-    }
-    int rc = enter(z);
+    zab__peer_t *p;
+    int rc = enter_peer(z, peer, &p);
     if (rc != 0) {
         return rc;
     }
@@ -839,14 +839,8 @@ static void handle_peer_down(zab_t *z, zab__peer_t *p)
 
 int zab_peer_down(zab_t *z, uint32_t peer)
 {
-    if (z == NULL) {
-        return ZAB_EINVAL;
-    }
-    zab__peer_t *p = zab__peer(z, peer);
-    if (p == NULL) {
-        return ZAB_EINVAL;
-    }
-    int rc = enter(z);
+    zab__peer_t *p;
+    int rc = enter_peer(z, peer, &p);
     if (rc != 0) {
         return rc;
     }

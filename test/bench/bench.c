@@ -620,28 +620,27 @@ static void dump_state(cluster_t *c, const char *why)
     }
 }
 
+/* Confirms the newest pending token of one write stream, if any. */
+static void confirm_stream(node_t *n, uint64_t *token, const char *what)
+{
+    if (*token == 0) {
+        return;
+    }
+    uint64_t t = *token;
+    *token = 0;
+    int rc = zab_persisted(n->z, t, 0);
+    if (rc != 0) {
+        die("node %u: zab_persisted(%s %" PRIu64 "): %s", n->id, what, t,
+            zab_err_name(rc));
+    }
+}
+
 static void persist_group(node_t *n)
 {
     /* Group commit: one confirmation per stream covers every earlier
      * write of that stream. */
-    if (n->log_token != 0) {
-        uint64_t t = n->log_token;
-        n->log_token = 0;
-        int rc = zab_persisted(n->z, t, 0);
-        if (rc != 0) {
-            die("node %u: zab_persisted(log %" PRIu64 "): %s", n->id, t,
-                zab_err_name(rc));
-        }
-    }
-    if (n->epoch_token != 0) {
-        uint64_t t = n->epoch_token;
-        n->epoch_token = 0;
-        int rc = zab_persisted(n->z, t, 0);
-        if (rc != 0) {
-            die("node %u: zab_persisted(epochs %" PRIu64 "): %s", n->id, t,
-                zab_err_name(rc));
-        }
-    }
+    confirm_stream(n, &n->log_token, "log");
+    confirm_stream(n, &n->epoch_token, "epochs");
 }
 
 /* The client: proposes until W transactions are in flight on the leader. */
