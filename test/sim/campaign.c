@@ -47,6 +47,7 @@ enum {
 
 /* Liveness bound after the faults are healed, in virtual ms. */
 #define LIVENESS_MS 30000
+#define QUIET_MS 5000 /* fault-free stretch that must keep its leader */
 
 typedef struct campaign {
     int phase; /* 0: faults, 1: liveness */
@@ -339,6 +340,12 @@ static int run_until(sim_t *s, int (*pred)(sim_t *), uint64_t deadline)
     }
 }
 
+static int never(sim_t *s)
+{
+    (void)s;
+    return 0;
+}
+
 static int has_leader(sim_t *s)
 {
     return chk_leader(s) != 0;
@@ -426,6 +433,24 @@ static void liveness(sim_t *s, campaign_t *c)
     if (!run_until(s, lost_none, deadline) &&
         !chk_lost_none(s, why, sizeof(why))) {
         chk_fail(s, "after convergence: %s", why);
+        return;
+    }
+    /* No needless leader change (INVARIANTS.md, liveness): a healthy,
+     * idle cluster keeps its leader and epoch through a quiet stretch of
+     * several peer timeouts, heartbeats only. */
+    uint32_t leader = chk_leader(s);
+    uint32_t epoch = leader != 0 ? s->nodes[leader].epoch : 0;
+    run_until(s, never, s->now + QUIET_MS);
+    if (s->failed) {
+        return;
+    }
+    uint32_t now_leader = chk_leader(s);
+    if (now_leader != leader ||
+        (now_leader != 0 && s->nodes[now_leader].epoch != epoch)) {
+        chk_fail(s, "liveness: the leader changed in a fault-free stretch "
+                    "(n%u epoch %u, then n%u epoch %u)",
+                 leader, epoch, now_leader,
+                 now_leader != 0 ? s->nodes[now_leader].epoch : 0);
     }
 }
 
