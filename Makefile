@@ -156,11 +156,16 @@ fuzz:
 	    -o $(B)/fuzz/fuzz_decode test/fuzz/fuzz_decode.c $(LIB_SRC)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilibzab \
 	    -o $(B)/fuzz/fuzz_recv test/fuzz/fuzz_recv.c $(LIB_SRC)
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iexamples/server \
+	    -o $(B)/fuzz/fuzz_jute test/fuzz/fuzz_jute.c examples/server/jute.c
 	@rm -rf $(B)/fuzz/corpus && cp -r test/fuzz/corpus $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_recv -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
+	@mkdir -p $(B)/fuzz/jute-corpus
+	$(B)/fuzz/fuzz_jute -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/jute-corpus
 
 # ---- bench and demo ---------------------------------------------------------
 
