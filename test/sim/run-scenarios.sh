@@ -1,23 +1,24 @@
 #!/bin/sh
 # Runs every scenario under test/sim/scenarios with $B/zabsim (B defaults
-# to build).  One line per file; a scenario whose name starts with
-# "malformed-" must be rejected as malformed (exit 2), every other one must
-# pass (exit 0).  Exits non-zero if any file does not behave.
+# to build): each must pass (exit 0).  The files under test/sim/malformed
+# test the parser: each must be rejected as malformed (exit 2).  They live
+# apart so that test/sim/scenarios holds only scenarios that pass.  One
+# line per file; exits non-zero if any file does not behave.
 B=${B:-build}
 SIM="$B/zabsim"
-DIR=$(dirname "$0")/scenarios
+HERE=$(dirname "$0")
 if [ ! -x "$SIM" ]; then
     echo "run-scenarios: $SIM not built" >&2
     exit 2
 fi
 pass=0
 fail=0
-for f in "$DIR"/*.zs; do
+for f in "$HERE"/scenarios/*.zs "$HERE"/malformed/*.zs; do
     name=$(basename "$f")
     out=$("$SIM" --scenario "$f" --quiet 2>&1)
     rc=$?
-    case "$name" in
-    malformed-*) want=2 ;;
+    case "$f" in
+    */malformed/*) want=2 ;;
     *) want=0 ;;
     esac
     if [ "$rc" -eq "$want" ]; then
