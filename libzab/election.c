@@ -134,12 +134,12 @@ static void decide(zab_t *z, uint32_t leader, uint64_t ee)
 /* checkLeader: we may settle on `leader` only if it is us or if it told us
  * itself that it leads; otherwise followers could wait on a node that
  * never took the role. */
-static int leader_confirmed(const zab_t *z, uint32_t leader)
+static int leader_confirmed(zab_t *z, uint32_t leader)
 {
     if (leader == z->my_id) {
         return 1;
     }
-    const zab__peer_t *lp = zab__peer((zab_t *)(uintptr_t)z, leader);
+    const zab__peer_t *lp = zab__peer(z, leader);
     return lp != NULL && lp->vote_valid && lp->vote_state == ZAB_LEADING &&
            lp->vote.leader == leader;
 }

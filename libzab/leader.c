@@ -20,7 +20,7 @@
  */
 #include "zab_int.h"
 
-enum { SYNC_NONE, SYNC_DIFF, SYNC_TRUNC, SYNC_SNAP };
+enum { SYNC_DIFF, SYNC_TRUNC, SYNC_SNAP };
 
 static void check_discovery(zab_t *z);
 
@@ -476,7 +476,6 @@ static void try_commit(zab_t *z)
         }
     }
     zab__deliver(z);
-    zab__barrier_progress(z);
 }
 
 int zab__leader_propose(zab_t *z, const void *data, size_t len,
@@ -568,7 +567,6 @@ static void recv_ackepoch(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
     }
     p->lstate = LS_ACKEPOCH;
     p->epoch_acked = m->flags;
-    p->ack_current = m->epoch;
     p->ack_last = m->zxid;
     if (z->phase == LD_EPOCH && m->flags && p->voter) {
         if (m->epoch > z->current_epoch ||

@@ -357,7 +357,6 @@ void zab__learner_recv(zab_t *z, zab__peer_t *p, const zab__msg_t *m)
         z->phase = LP_BROADCAST;
         zab__set_serving(z, 1);
         raise_commit(z, m->zxid);
-        zab__deliver(z);
         return;
     case ZAB__COMMIT:
         if (z->phase < LP_NEWLEADER_WAIT || m->zxid > z->last_zxid) {

@@ -80,7 +80,6 @@ typedef struct zab__peer {
     uint8_t is_observer;   /* sent OBSERVERINFO */
     uint8_t epoch_acked;   /* ACKEPOCH carried a real acknowledgement */
     uint32_t info_accepted;
-    uint32_t ack_current;
     uint64_t ack_last;     /* last zxid reported in ACKEPOCH */
     uint64_t ack_zxid;     /* cumulative ACK */
     uint64_t ping_round;   /* highest heartbeat round answered */
