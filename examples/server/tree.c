@@ -571,6 +571,57 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A sorted vector of new strings being collected for a caller (children,
+ * ephemerals, container candidates).  It grows by doubling; after a failed
+ * allocation it stops taking strings, and strv_finish reports the failure
+ * and frees what it held, so callers test one result. */
+typedef struct strv {
+    char **v;
+    size_t n, cap;
+    bool failed;
+} strv_t;
+
+static void strv_push(strv_t *b, const char *s, size_t len)
+{
+    if (b->failed) {
+        return;
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap != 0 ? b->cap * 2 : 8;
+        char **nv = realloc(b->v, cap * sizeof *nv);
+        if (nv == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->v = nv;
+        b->cap = cap;
+    }
+    char *c = memdup0(s, len);
+    if (c == NULL) {
+        b->failed = true;
+        return;
+    }
+    b->v[b->n++] = c;
+}
+
+/* Sorts the strings and hands them to the caller (a non-NULL array, also
+ * when empty), or frees them and reports TREE_ZSYSTEMERROR. */
+static int strv_finish(strv_t *b, char ***out, size_t *n)
+{
+    if (!b->failed && b->v == NULL) {
+        b->v = calloc(1, sizeof *b->v);
+        b->failed = b->v == NULL;
+    }
+    if (b->failed) {
+        tree_strv_free(b->v, b->n);
+        return TREE_ZSYSTEMERROR;
+    }
+    qsort(b->v, b->n, sizeof *b->v, cmp_str);
+    *out = b->v;
+    *n = b->n;
+    return TREE_ZOK;
+}
+
 static int cmp_kid(const void *a, const void *b)
 {
     return strcmp(node_name(*(tree_node_t *const *)a),
@@ -590,21 +641,15 @@ int tree_get_children(const tree_t *t, const char *path,
     if (!acl_check(&x->acl, ACL_READ, who)) {
         return TREE_ZNOAUTH;
     }
-    char **v = calloc(x->nkids + 1, sizeof *v);
-    if (v == NULL) {
-        return TREE_ZSYSTEMERROR;
-    }
+    strv_t b = {0};
     for (size_t i = 0; i < x->nkids; i++) {
         const char *nm = node_name(x->kids[i]);
-        v[i] = memdup0(nm, strlen(nm));
-        if (v[i] == NULL) {
-            tree_strv_free(v, i);
-            return TREE_ZSYSTEMERROR;
-        }
+        strv_push(&b, nm, strlen(nm));
     }
-    qsort(v, x->nkids, sizeof *v, cmp_str);
-    *names = v;
-    *n = x->nkids;
+    int rc = strv_finish(&b, names, n);
+    if (rc != TREE_ZOK) {
+        return rc;
+    }
     if (st != NULL) {
         node_stat(x, st);
     }
@@ -678,29 +723,15 @@ int tree_get_ephemerals(const tree_t *t, int64_t session, const char *prefix,
     *paths = NULL;
     *n = 0;
     const owner_t *o = own_get(t, session);
-    size_t cnt = o != NULL ? o->count : 0;
-    char **v = calloc(cnt + 1, sizeof *v);
-    if (v == NULL) {
-        return TREE_ZSYSTEMERROR;
-    }
-    size_t k = 0;
+    strv_t b = {0};
     size_t pl = prefix != NULL ? strlen(prefix) : 0;
     for (const tree_node_t *x = o != NULL ? o->head : NULL; x != NULL;
          x = x->enext) {
-        if (pl > 0 && strncmp(x->path, prefix, pl) != 0) {
-            continue;
+        if (pl == 0 || strncmp(x->path, prefix, pl) == 0) {
+            strv_push(&b, x->path, x->plen);
         }
-        v[k] = memdup0(x->path, x->plen);
-        if (v[k] == NULL) {
-            tree_strv_free(v, k);
-            return TREE_ZSYSTEMERROR;
-        }
-        k++;
     }
-    qsort(v, k, sizeof *v, cmp_str);
-    *paths = v;
-    *n = k;
-    return TREE_ZOK;
+    return strv_finish(&b, paths, n);
 }
 
 bool tree_session_get(const tree_t *t, int64_t session, int32_t *timeout)
@@ -727,13 +758,9 @@ size_t tree_session_count(const tree_t *t)
 int tree_container_candidates(const tree_t *t, int64_t now, char ***paths,
                               size_t *n)
 {
-    size_t k = 0, cap = 8;
-    char **v = malloc(cap * sizeof *v);
+    strv_t b = {0};
     *paths = NULL;
     *n = 0;
-    if (v == NULL) {
-        return TREE_ZSYSTEMERROR;
-    }
     for (size_t i = 0; i < t->cap; i++) {
         const tree_node_t *x = t->slot[i];
         if (x == NULL || x->nkids != 0) {
@@ -747,29 +774,11 @@ int tree_container_candidates(const tree_t *t, int64_t now, char ***paths,
             int64_t ttl = (int64_t)((uint64_t)x->owner & TREE_TTL_MASK);
             want = ttl != 0 && x->mtime + ttl < now;
         }
-        if (!want) {
-            continue;
+        if (want) {
+            strv_push(&b, x->path, x->plen);
         }
-        if (k == cap) {
-            char **nv = realloc(v, cap * 2 * sizeof *nv);
-            if (nv == NULL) {
-                tree_strv_free(v, k);
-                return TREE_ZSYSTEMERROR;
-            }
-            v = nv;
-            cap *= 2;
-        }
-        v[k] = memdup0(x->path, x->plen);
-        if (v[k] == NULL) {
-            tree_strv_free(v, k);
-            return TREE_ZSYSTEMERROR;
-        }
-        k++;
     }
-    qsort(v, k, sizeof *v, cmp_str);
-    *paths = v;
-    *n = k;
-    return TREE_ZOK;
+    return strv_finish(&b, paths, n);
 }
 
 /* ---- PathUtils.validatePath ---------------------------------------------- */
