@@ -40,6 +40,7 @@ UNIT_LIB_SRC := $(sort $(wildcard test/unit/lib_*.c))
 SRV_SRC := $(filter-out examples/server/zabd.c,$(sort $(wildcard examples/server/*.c)))
 SRV_UNIT_SRC := $(sort $(wildcard test/server/check_*.c))
 SRV_UNIT_BIN := $(patsubst test/server/%.c,$(B)/server-unit/%,$(SRV_UNIT_SRC))
+SRV_OBJ := $(patsubst examples/server/%.c,$(B)/srv/%.o,$(sort $(wildcard examples/server/*.c)))
 
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
@@ -47,11 +48,11 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
-.PHONY: all lib sim unit check check-unit check-scenarios check-sweep \
-        check-asan check-valgrind check-install deps fuzz bench demo \
+.PHONY: all lib sim zabd unit check check-unit check-scenarios check-sweep \
+        check-asan check-valgrind check-install deps fuzz bench demo demo-sim \
         install uninstall clean symbols
 
-all: lib sim
+all: lib sim zabd
 
 lib: $(B)/libzab.a $(B)/$(SONAME)
 
@@ -68,6 +69,19 @@ $(B)/$(SONAME): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,$(SONAME) -o $(B)/libzab.so.$(VERSION) $^ $(LDFLAGS_ALL)
 	ln -sf libzab.so.$(VERSION) $@
 	ln -sf $(SONAME) $(B)/libzab.so
+
+# ---- zabd, the ZooKeeper-compatible server ----------------------------------
+
+zabd: $(B)/zabd
+
+$(B)/srv/%.o: examples/server/%.c include/zab.h $(wildcard examples/server/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	@$(CC) $(CFLAGS_ALL) -Iinclude -Iexamples/server -c $< -o $@
+
+$(B)/zabd: $(SRV_OBJ) $(B)/libzab.a
+	@echo "  LD      $@"
+	@$(CC) -o $@ $(SRV_OBJ) $(B)/libzab.a -lcrypto $(LDFLAGS_ALL)
 
 # ---- simulator ------------------------------------------------------------
 
@@ -142,7 +156,9 @@ check-install: lib
 	@sh test/install-check.sh $(CURDIR)/$(B)/stage/usr
 
 # Build dependencies: installed when run as root, else the exact command.
-DEB_DEPS := build-essential check pkg-config valgrind clang libssl-dev
+DEB_DEPS := build-essential check pkg-config valgrind clang libssl-dev \
+            python3-kazoo libzookeeper-mt-dev zookeeper-bin zookeeper
+DEMO_DEPS := build-essential pkg-config libssl-dev python3-kazoo
 deps:
 	@sh test/deps.sh $(DEB_DEPS)
 
@@ -177,14 +193,27 @@ $(B)/zabbench: test/bench/bench.c $(B)/libzab.a
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
 	    -Iinclude -Ilibzab -o $@ $< $(B)/libzab.a
 
-demo: sim
+# The real thing: three zabd processes on loopback, a leader killed and
+# healed.  demo-sim tells the same story inside the simulator.
+demo:
+	@sh test/deps.sh $(DEMO_DEPS)
+	@$(MAKE) --no-print-directory zabd
+	@/usr/bin/python3 examples/demo/demo.py $(B)/zabd
+
+demo-sim: sim
 	@sh examples/demo-sim.sh $(B)/zabsim
 
 # ---- install ----------------------------------------------------------------
 
-install: lib
+SBINDIR ?= $(PREFIX)/sbin
+
+install: lib zabd
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 755 $(B)/zabd $(DESTDIR)$(SBINDIR)/zabd
+	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
+	for f in man/man8/*.8; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(MANDIR)/man8/ || true; done
 	install -m 644 include/zab.h $(DESTDIR)$(INCLUDEDIR)/zab.h
 	install -m 644 $(B)/libzab.a $(DESTDIR)$(LIBDIR)/libzab.a
 	install -m 755 $(B)/libzab.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libzab.so.$(VERSION)
@@ -201,7 +230,8 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/zab.h $(DESTDIR)$(LIBDIR)/libzab.a \
 	    $(DESTDIR)$(LIBDIR)/libzab.so* $(DESTDIR)$(PKGCONFIGDIR)/libzab.pc
 	cd man/man3 && for f in *.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$$f; done
-	rm -f $(DESTDIR)$(MANDIR)/man7/libzab.7
+	rm -f $(DESTDIR)$(MANDIR)/man7/libzab.7 $(DESTDIR)$(SBINDIR)/zabd \
+	    $(DESTDIR)$(MANDIR)/man5/zabd.cfg.5 $(DESTDIR)$(MANDIR)/man8/zabd.8
 
 clean:
 	rm -rf build

@@ -1,0 +1,125 @@
+/*
+ * cfg.h -- zabd's configuration: a ZooKeeper zoo.cfg (java.util.Properties
+ * syntax, the keys of QuorumPeerConfig) and the myid file in dataDir, so
+ * that an existing ZooKeeper deployment's configuration works unchanged.
+ *
+ * Keys zabd acts on:
+ *   tickTime, initLimit, syncLimit, dataDir, dataLogDir, clientPort,
+ *   clientPortAddress, server.N=host:quorumPort:electionPort[:participant|
+ *   :observer][;[clientAddress:]clientPort], peerType, maxClientCnxns,
+ *   4lw.commands.whitelist, jute.maxbuffer, globalOutstandingLimit,
+ *   minSessionTimeout, maxSessionTimeout, snapCount,
+ *   autopurge.snapRetainCount, forceSync, zookeeper.extendedTypesEnabled
+ *   (also spelt extendedTypesEnabled, the form that works in a real
+ *   zoo.cfg), myid (zabd extension: the id, overriding dataDir/myid),
+ *   sessionSecret (zabd extension).
+ * Keys ZooKeeper knows that zabd does not use (admin.*, metricsProvider.*,
+ * standaloneEnabled, reconfigEnabled, autopurge.purgeInterval,
+ * preAllocSize, ...) are accepted with a note (a warning when the value
+ * asks for a protection zabd lacks, e.g. sslQuorum=true); any other key is
+ * accepted with a warning, as QuorumPeerConfig stores unknown keys as
+ * system properties.  group.N / weight.N (hierarchical quorums) are
+ * refused.  Bad values are refused with a message naming the file, line
+ * and key.  zabd.cfg(5) is the user's reference.
+ *
+ * No global state; nothing aborts; the caller owns the cfg_t.
+ */
+#ifndef ZABD_CFG_H
+#define ZABD_CFG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CFG_MAX_SERVERS 255
+
+typedef struct cfg_server {
+    uint32_t id;        /* N of server.N (1..255 for zabd) */
+    char host[256];     /* quorum host as written (name or address);
+                           "[::1]" is stored as "::1" */
+    uint16_t quorum_port;
+    uint16_t election_port;
+    int observer;       /* 1 for ":observer" */
+    char client_host[256]; /* from ";[addr:]port", "" if absent (brackets
+                              removed as for host) */
+    uint16_t client_port;  /* 0 if absent */
+} cfg_server_t;
+
+typedef struct cfg {
+    /* ZooKeeper keys, defaults as QuorumPeerConfig / ZooKeeperServer. */
+    int tick_time;          /* ms; default 2000 (0 or negative refused) */
+    int init_limit;         /* ticks; default 10 */
+    int sync_limit;         /* ticks; default 5 */
+    char data_dir[4096];    /* required */
+    char data_log_dir[4096];/* default: data_dir */
+    int client_port;        /* required unless this server's server.N line
+                               has ";[addr:]port"; after cfg_load, the port
+                               to listen on either way (both given: they
+                               must agree) */
+    char client_address[256]; /* default "0.0.0.0"; after cfg_load, the
+                                 address of this server's line if it has
+                                 one; "[::1]" stored as "::1" */
+    int max_client_cnxns;   /* per client IP; default 60, 0 = no limit */
+    int min_session_timeout;/* ms; default 2 * tick_time (also for -1) */
+    int max_session_timeout;/* ms; default 20 * tick_time (also for -1) */
+    /* The next three take Integer.decode syntax (0x hex, 0 octal), as
+     * ZooKeeper reads them as system properties. */
+    int jute_maxbuffer;     /* bytes; default 0xfffff (1048575) */
+    int global_outstanding_limit; /* default 1000 */
+    int snap_count;         /* txns between snapshots; default 100000, >= 2 */
+    int snap_retain_count;  /* autopurge.snapRetainCount; default 3; lower
+                               values are raised to 3 with a warning */
+    int force_sync;         /* forceSync=yes|no; default 1 */
+    int extended_types;     /* zookeeper.extendedTypesEnabled; default 0 */
+    /* 4lw.commands.whitelist: a comma-separated list ("*" = all); default
+     * "srvr" as ZooKeeper 3.8.  Stored normalised: no spaces, no empty or
+     * repeated entries, "*" alone if it appears anywhere; may be "".
+     * Unknown words are kept, with a warning. */
+    char fourlw_whitelist[512];
+    char session_secret[256]; /* default "zabd" */
+
+    /* Ensemble. */
+    size_t nservers;
+    cfg_server_t servers[CFG_MAX_SERVERS];
+    int observer_self;      /* peerType=observer; after cfg_load, what this
+                               server's line says (a peerType that
+                               disagrees is refused) */
+
+    /* This server. */
+    uint32_t myid;          /* from dataDir/myid, or the myid key */
+    int standalone;         /* no server.N lines (myid then defaults to 1) */
+} cfg_t;
+
+/* Sets every default (no servers, empty dirs). */
+void cfg_default(cfg_t *c);
+
+/* Parses `path` into *c (after cfg_default), then reads dataDir/myid (if
+ * the ensemble has server lines and the file no myid key) and checks the
+ * whole: myid names one server line, ports in 1..65535,
+ * minSessionTimeout <= maxSessionTimeout, peerType (if given) agrees with
+ * the server line, ids unique, ...  Returns 0 (err then ""), or -1 with a
+ * one-line message in err: "FILE:LINE: key: what is wrong (value 'v')",
+ * or "FILE: ..." for what concerns the whole file; err is always
+ * NUL-terminated within errlen (err may be NULL if errlen is 0).  After
+ * -1, *c is partly filled and must not be used.
+ * Each warning and note is passed as one line to warn(ud, line) if warn
+ * is not NULL: "FILE:LINE: warning: unknown key 'foo' ignored",
+ * "FILE:LINE: note: admin.enableServer is a ZooKeeper setting zabd does
+ * not use", "FILE: warning: 2 participants: ...". */
+int cfg_load(const char *path, cfg_t *c, char *err, size_t errlen,
+             void (*warn)(void *ud, const char *line), void *ud);
+
+/* Parses from a string (for tests); `name` is used in messages.  Reads
+ * the myid file like cfg_load unless the text has a myid key. */
+int cfg_parse(const char *text, const char *name, cfg_t *c, char *err,
+              size_t errlen, void (*warn)(void *ud, const char *line),
+              void *ud);
+
+/* The server line of this server (NULL in standalone mode). */
+const cfg_server_t *cfg_self(const cfg_t *c);
+
+/* Is the four-letter word `cmd` (4 lower-case letters) allowed by the
+ * whitelist?  Yes if the list is "*" or holds the word; "srvr" is always
+ * allowed, as in ZooKeeper (zkServer.sh status relies on it). */
+int cfg_fourlw_allowed(const cfg_t *c, const char *cmd);
+
+#endif
