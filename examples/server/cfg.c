@@ -134,6 +134,13 @@ static const key_spec_t key_specs[] = {
     {"4lw.commands.whitelist", set_whitelist, FIELD(fourlw_whitelist), 0, 0,
      0},
     {"sessionSecret", set_string, FIELD(session_secret), 0, 0, 0},
+    {"syncDiffMax", set_int, FIELD(sync_diff_max), 1, INT_MAX, 0},
+    /* The super user: "super:" base64(sha1("super:password")), ZooKeeper's
+     * zookeeper.DigestAuthenticationProvider.superDigest property. */
+    {"DigestAuthenticationProvider.superDigest", set_string,
+     FIELD(super_digest), 0, 0, 0},
+    {"zookeeper.DigestAuthenticationProvider.superDigest", set_string,
+     FIELD(super_digest), 0, 0, 0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
 };
@@ -867,9 +874,7 @@ static const char *const zk_ignored_keys[] = {
     "leader.closeSocketAsync", "serializeLastProcessedZxid.enabled",
     "snapshot.trust.empty", "snapshot.compression.method",
     "sessionRequireClientSASLAuth", "enforce.auth.enabled",
-    "enforce.auth.schemes", "DigestAuthenticationProvider.superDigest",
-    "X509AuthenticationProvider.superUser",
-    "zookeeper.DigestAuthenticationProvider.superDigest",
+    "enforce.auth.schemes", "X509AuthenticationProvider.superUser",
     "readonlymode.enabled", "watchManagerName", "connectionMaxTokens",
     "connectionTokenFillTime", "connectionTokenFillCount",
     "connectionFreezeTime", "connectionDropIncrease",
@@ -1324,6 +1329,7 @@ void cfg_default(cfg_t *c)
     c->snap_count = 100000;
     c->snap_retain_count = MIN_SNAP_RETAIN;
     c->force_sync = 1;
+    c->sync_diff_max = 100000;
     c->extended_types = 0;
     memcpy(c->fourlw_whitelist, "srvr", sizeof "srvr");
     memcpy(c->session_secret, "zabd", sizeof "zabd");

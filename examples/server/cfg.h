@@ -76,6 +76,13 @@ typedef struct cfg {
      * Unknown words are kept, with a warning. */
     char fourlw_whitelist[512];
     char session_secret[256]; /* default "zabd" */
+    /* syncDiffMax (zabd): a learner further behind than this many
+     * transactions is synchronised by SNAP instead of DIFF; default
+     * 100000 (libzab's ZAB_OPT_DIFF_MAX). */
+    int sync_diff_max;
+    /* DigestAuthenticationProvider.superDigest: "super:BASE64SHA1" ("" =
+     * no super user). */
+    char super_digest[256];
 
     /* Ensemble. */
     size_t nservers;

@@ -1082,6 +1082,8 @@ static void do_auth(srv_t *s, client_t *c, const jute_auth_packet_t *a)
         acl_digest((const char *)a->auth.data, (size_t)a->auth.len, digest,
                    sizeof digest) > 0 &&
         add_id(c, "digest", digest) == 0) {
+        if (s->cfg.super_digest[0] && !strcmp(digest, s->cfg.super_digest))
+            add_id(c, "super", "");
         send_error(s, c, JUTE_XID_AUTH, 0);
         return;
     }

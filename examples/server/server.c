@@ -943,6 +943,14 @@ static int make_zab(srv_t *s, char *err, size_t errlen)
         rc = zab_config_set(zc, ZAB_OPT_MAX_PAYLOAD_BYTES,
                             (uint64_t)c->jute_maxbuffer + 65536);
     if (rc == 0)
+        rc = zab_config_set(zc, ZAB_OPT_DIFF_MAX, (uint64_t)c->sync_diff_max);
+    /* Room for every member's forwarded requests at the global limit. */
+    if (rc == 0)
+        rc = zab_config_set(zc, ZAB_OPT_MAX_OUTSTANDING,
+                            (uint64_t)c->global_outstanding_limit *
+                                    (c->nservers ? c->nservers : 1) +
+                                4096);
+    if (rc == 0)
         rc = zab_new(zc, &ops, s, &s->zab);
     zab_config_free(zc);
     if (rc == 0) {
