@@ -687,12 +687,13 @@ static void h_barrier_done(void *ud, uint64_t cookie, int status)
         inflight_pop(&s->barriers);
         int st = b.seq == cookie ? status : ZAB_ECANCELED;
         if (b.c) {
-            if (b.kind == INFLIGHT_REVALIDATE)
+            if (b.kind == INFLIGHT_REVALIDATE && st != 0)
+                /* Not known either way: the client retries elsewhere. */
+                client_close(s, b.c, "could not revalidate the session");
+            else if (b.kind == INFLIGHT_REVALIDATE)
                 client_session_ready(s, b.c,
-                                     st == 0 &&
-                                         tree_session_get(s->tree,
-                                                          b.c->session,
-                                                          NULL));
+                                     tree_session_get(s->tree, b.c->session,
+                                                      NULL));
             else
                 client_sync_done(s, b.c, b.seq, st);
             client_release(s, b.c);
@@ -1049,6 +1050,9 @@ int srv_run(srv_t *s)
         wake = s->now + 1000;
         run_timers(s, &wake);
         client_resume(s);
+        /* Proposals leave before our own fsync, so the followers' disks
+         * work in parallel with ours. */
+        peer_flush(s);
         sync_disk(s);
         if (s->snapshot_due)
             take_snapshot(s);
