@@ -48,7 +48,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
-.PHONY: all lib sim zabd unit check check-unit check-scenarios check-sweep \
+.PHONY: all lib sim zabd unit check-python check check-unit check-scenarios check-sweep \
         check-asan check-valgrind check-install deps fuzz bench demo demo-sim \
         install uninstall clean symbols
 
@@ -114,11 +114,15 @@ $(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/s
 # ---- checks ---------------------------------------------------------------
 
 check: deps
-	$(MAKE) check-unit check-scenarios check-sweep
+	$(MAKE) check-unit check-scenarios check-sweep check-python
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
 	$(MAKE) check-install symbols
 	@echo "make check: all passed"
+
+# libzab through FFI: a 3-node cluster inside one Python process (ctypes).
+check-python: lib
+	ZAB_LIBRARY=$(CURDIR)/$(B)/libzab.so.0 /usr/bin/python3 examples/python/test_zab.py
 
 check-unit: unit
 	@set -e; for t in $(UNIT_BIN) $(SRV_UNIT_BIN); do echo "== $$t"; CK_FORK=no $$t; done
