@@ -178,6 +178,8 @@ fuzz:
 	    -o $(B)/fuzz/fuzz_recv test/fuzz/fuzz_recv.c $(LIB_SRC)
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iexamples/server \
 	    -o $(B)/fuzz/fuzz_jute test/fuzz/fuzz_jute.c examples/server/jute.c
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iexamples/server \
+	    -o $(B)/fuzz/fuzz_cmd test/fuzz/fuzz_cmd.c examples/server/cmd.c
 	@rm -rf $(B)/fuzz/corpus && cp -r test/fuzz/corpus $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
@@ -186,6 +188,8 @@ fuzz:
 	@mkdir -p $(B)/fuzz/jute-corpus
 	$(B)/fuzz/fuzz_jute -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/jute-corpus
+	$(B)/fuzz/fuzz_cmd -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus/cmd
 
 # ---- bench and demo ---------------------------------------------------------
 

@@ -30,6 +30,10 @@
 #include "jute.h"
 
 #define CLIENT_MAX_OUT ((size_t)64 << 20)
+/* Room for the longest path the tree accepts (4096 bytes) and its NUL. */
+#define CLIENT_PATH_MAX 4097
+/* Bytes read per call: small, so an idle connection holds little. */
+#define CLIENT_READ_CHUNK ((size_t)16 << 10)
 #define CLIENT_HANDSHAKE_MS 10000
 
 static void pump(srv_t *s, client_t *c);
@@ -257,7 +261,8 @@ void client_accept(srv_t *s)
 {
     for (;;) {
         char addr[64];
-        int fd = net_accept(s->client_listen.fd, addr, sizeof addr);
+        int port = 0;
+        int fd = net_accept(s->client_listen.fd, addr, sizeof addr, &port);
         if (fd < 0)
             return;
         if (s->cfg.max_client_cnxns > 0 &&
@@ -284,6 +289,7 @@ void client_accept(srv_t *s)
         c->last_zxid = -1;
         c->last_cxid = -1;
         snprintf(c->addr, sizeof c->addr, "%s", addr);
+        c->port = port;
         c->next = s->clients;
         if (s->clients)
             s->clients->prev = c;
@@ -542,8 +548,9 @@ static void do_get_data(srv_t *s, client_t *c, int32_t xid, const char *path,
         watch_add(s->watches, handle_of(c), path, WATCH_DATA);
     jute_writer_t w;
     size_t mark;
+    /* NULL data is ZooKeeper's null value: length -1 on the wire. */
     jute_get_data_response_t r = {
-        { data, (int32_t)len }, to_jute(&st)
+        { data, data ? (int32_t)len : -1 }, to_jute(&st)
     };
     reply_begin(&w, &mark, xid, tree_last_zxid(s->tree), 0);
     jute_write_get_data_response(&w, &r);
@@ -684,7 +691,7 @@ static void do_multi_read(srv_t *s, client_t *c, int32_t xid,
     size_t mark;
     jute_iter_t it;
     jute_op_t op;
-    char path[4096];
+    char path[CLIENT_PATH_MAX];
     reply_begin(&w, &mark, xid, tree_last_zxid(s->tree), 0);
     jute_multi_iter(m, &it);
     while (jute_op_next(&it, &op)) {
@@ -706,7 +713,7 @@ static void do_multi_read(srv_t *s, client_t *c, int32_t xid,
                     watch_add(s->watches, handle_of(c), path, WATCH_DATA);
                 o.type = JUTE_OP_GETDATA;
                 o.data.data = data;
-                o.data.len = (int32_t)len;
+                o.data.len = data ? (int32_t)len : -1;
                 o.stat = to_jute(&st);
             } else {
                 o.type = JUTE_OP_ERROR;
@@ -746,7 +753,7 @@ static void do_set_watches(srv_t *s, client_t *c, const jute_set_watches_t *sw)
 {
     jute_iter_t it;
     jute_str_t p;
-    char path[4096];
+    char path[CLIENT_PATH_MAX];
     tree_stat_t st;
     int64_t rz = sw->relative_zxid;
     watch_handle_t h = handle_of(c);
@@ -800,7 +807,7 @@ static void exec_local(srv_t *s, client_t *c, const uint8_t *pkt, size_t len)
     jute_reader_t r;
     jute_request_t req;
     jute_limits_t lim;
-    char path[4096];
+    char path[CLIENT_PATH_MAX];
     jute_limits_default(&lim);
     lim.max_buffer = s->cfg.jute_maxbuffer;
     jute_reader_init(&r, pkt, len, &lim);
@@ -906,9 +913,16 @@ static void exec_local(srv_t *s, client_t *c, const uint8_t *pkt, size_t len)
         do_set_watches(s, c, &req.u.set_watches);
         send_error(s, c, JUTE_XID_SET_WATCHES, 0);
         return;
-    case JUTE_OP_RECONFIG:
-        send_error(s, c, xid, JUTE_ZRECONFIGDISABLED);
+    case JUTE_OP_RECONFIG: {
+        /* ZooKeeper asks for the super user first, then refuses because
+         * dynamic reconfiguration is off (zabd's membership is static). */
+        bool super = false;
+        for (size_t i = 0; i < c->nids; i++)
+            super |= !strcmp(c->ids[i].scheme, "super");
+        send_error(s, c, xid,
+                   super ? JUTE_ZRECONFIGDISABLED : JUTE_ZNOAUTH);
         return;
+    }
     default:
         send_error(s, c, xid, JUTE_ZUNIMPLEMENTED);
         return;
@@ -1081,6 +1095,7 @@ static void do_auth(srv_t *s, client_t *c, const jute_auth_packet_t *a)
         a->auth.len > 0 &&
         acl_digest((const char *)a->auth.data, (size_t)a->auth.len, digest,
                    sizeof digest) > 0 &&
+        strlen(digest) <= ACL_MAX_STR &&
         add_id(c, "digest", digest) == 0) {
         if (s->cfg.super_digest[0] && !strcmp(digest, s->cfg.super_digest))
             add_id(c, "super", "");
@@ -1314,7 +1329,7 @@ void client_event(srv_t *s, client_t *c, uint32_t events)
     if (c->closed)
         return;
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        long n = net_read(c->io.fd, &c->in, 64u << 10);
+        long n = net_read(c->io.fd, &c->in, CLIENT_READ_CHUNK);
         if (n < 0) {
             client_close(s, c, errno ? strerror(errno)
                                      : "connection closed by client");

@@ -53,6 +53,11 @@ static void put_u32(wbuf_t *w, uint32_t v)
 static void put_str(wbuf_t *w, const char *s)
 {
     size_t n = strlen(s);
+    if (n > ACL_MAX_STR) {
+        /* The decoder would refuse it on every replica. */
+        w->err = 1;
+        return;
+    }
     put_u32(w, (uint32_t)n);
     put(w, s, n);
 }
@@ -136,6 +141,10 @@ static char *get_str(rbuf_t *r)
     const uint8_t *p = take(r, n);
     if (!p)
         return NULL;
+    if (n && memchr(p, '\0', n)) { /* C strings cannot hold it */
+        r->err = 1;
+        return NULL;
+    }
     char *s = malloc((size_t)n + 1);
     if (!s) {
         r->err = 1;
@@ -160,7 +169,8 @@ int cmd_decode(const uint8_t *buf, size_t len, cmd_t *c)
     rbuf_t r = { buf, len, 0 };
     memset(c, 0, sizeof *c);
     const uint8_t *head = take(&r, 4);
-    if (!head || head[0] != CMD_MAGIC || head[1] != CMD_VERSION)
+    if (!head || head[0] != CMD_MAGIC || head[1] != CMD_VERSION ||
+        head[2] != 0 || head[3] != 0)
         return -1;
     c->origin = get_u32(&r);
     c->incarnation = get_u64(&r);

@@ -170,8 +170,8 @@ int net_connect(const char *host, int port, char *err, size_t errlen)
     }
     freeaddrinfo(res);
     if (fd < 0)
-        snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port,
-                 strerror(saved));
+        snprintf(err, errlen, "cannot connect to %s:%d: %s",
+                 host ? host : "*", port, strerror(saved));
     return fd;
 }
 
@@ -184,7 +184,7 @@ int net_connect_result(int fd)
     return e;
 }
 
-int net_accept(int lfd, char *addr, size_t addrlen)
+int net_accept(int lfd, char *addr, size_t addrlen, int *port)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -193,6 +193,12 @@ int net_accept(int lfd, char *addr, size_t addrlen)
     if (fd < 0)
         return -1;
     set_nodelay(fd);
+    if (port)
+        *port = ss.ss_family == AF_INET
+                    ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                    : ss.ss_family == AF_INET6
+                          ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                          : 0;
     if (addr && addrlen) {
         addr[0] = '\0';
         if (ss.ss_family == AF_INET) {

@@ -43,8 +43,8 @@ int net_connect(const char *host, int port, char *err, size_t errlen);
 /* 0 if the pending connect succeeded, else errno of the failure. */
 int net_connect_result(int fd);
 /* accept4 with SOCK_NONBLOCK|SOCK_CLOEXEC and TCP_NODELAY; the peer's
- * address as text in addr (may be NULL). */
-int net_accept(int lfd, char *addr, size_t addrlen);
+ * address as text in addr and its port in *port (either may be NULL). */
+int net_accept(int lfd, char *addr, size_t addrlen, int *port);
 
 /* Reads what is available into b (up to `max` bytes in this call).
  * Returns bytes read (> 0), 0 when nothing is available now, -1 on error

@@ -141,7 +141,7 @@ int peer_init(srv_t *s, char *err, size_t errlen)
 void peer_accept(srv_t *s)
 {
     for (;;) {
-        int fd = net_accept(s->peer_listen.fd, NULL, 0);
+        int fd = net_accept(s->peer_listen.fd, NULL, 0, NULL);
         if (fd < 0)
             return;
         peer_conn_t *pc = peer_new(s, fd, 0);
@@ -336,7 +336,11 @@ static void connect_member(srv_t *s, member_t *m)
     char err[256];
     int fd = net_connect(m->cfg->host, m->cfg->quorum_port, err, sizeof err);
     if (fd < 0) {
+        /* Back off like a failed connect (a name that does not resolve
+         * must not be retried every 50 ms). */
         m->next_attempt = s->now + m->backoff_ms;
+        m->backoff_ms = m->backoff_ms * 2 > PEER_BACKOFF_MAX_MS
+                            ? PEER_BACKOFF_MAX_MS : m->backoff_ms * 2;
         return;
     }
     peer_conn_t *pc = peer_new(s, fd, 1);

@@ -205,15 +205,20 @@ static const acl_list_t *scratch_acl(scratch_t *sc, const jute_aclvec_t *v,
     char scheme[ACL_MAX_STR + 1], id[ACL_MAX_STR + 1];
     jute_aclvec_iter(v, &it);
     while (jute_acl_next(&it, &a)) {
-        if (a.scheme.len < 0 || a.scheme.len > ACL_MAX_STR || a.id.len < 0 ||
-            a.id.len > ACL_MAX_STR) {
+        /* A null string reads as empty: Kazoo sends "" as null, and Java
+         * ZooKeeper takes Id("auth", null) like Id("auth", ""). */
+        int32_t sl = a.scheme.len < 0 ? 0 : a.scheme.len;
+        int32_t il = a.id.len < 0 ? 0 : a.id.len;
+        if (sl > ACL_MAX_STR || il > ACL_MAX_STR) {
             *err = TREE_ZINVALIDACL;
             return NULL;
         }
-        memcpy(scheme, a.scheme.s, (size_t)a.scheme.len);
-        scheme[a.scheme.len] = '\0';
-        memcpy(id, a.id.s, (size_t)a.id.len);
-        id[a.id.len] = '\0';
+        if (sl)
+            memcpy(scheme, a.scheme.s, (size_t)sl);
+        scheme[sl] = '\0';
+        if (il)
+            memcpy(id, a.id.s, (size_t)il);
+        id[il] = '\0';
         int rc = acl_list_add(l, a.perms, scheme, id, 0);
         if (rc != ACL_OK) {
             *err = rc == ACL_ENOMEM ? TREE_ZSYSTEMERROR : TREE_ZINVALIDACL;
@@ -242,6 +247,7 @@ static int op_from_jute(scratch_t *sc, int32_t type, const jute_op_t *jo,
         op->data = jo->u.create.data.data;
         op->data_len = jo->u.create.data.len > 0
                            ? (size_t)jo->u.create.data.len : 0;
+        op->data_null = jo->u.create.data.len < 0;
         op->acl = scratch_acl(sc, &jo->u.create.acl, &err);
         if (!op->acl)
             return err;
@@ -258,6 +264,7 @@ static int op_from_jute(scratch_t *sc, int32_t type, const jute_op_t *jo,
         op->data = jo->u.set_data.data.data;
         op->data_len = jo->u.set_data.data.len > 0
                            ? (size_t)jo->u.set_data.data.len : 0;
+        op->data_null = jo->u.set_data.data.len < 0;
         op->version = jo->u.set_data.version;
         return op->path ? TREE_ZOK : err;
     default:
@@ -458,6 +465,8 @@ static void apply_container_delete(srv_t *s, const cmd_t *c, uint64_t zxid,
 static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
 {
     cmd_t c;
+    if (s->fatal)
+        return; /* the tree is not trustworthy any more: restart */
     tree_txn_t txn;
     tree_result_t res;
     int32_t type = 0;
@@ -507,6 +516,7 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
              * restart from disk, which replays this command. */
             srv_log(s, "out of memory applying 0x%" PRIx64 ": stopping",
                     zxid);
+            s->fatal = true;
             s->stopping = true;
         }
         if (txn.type != TREE_OP_MULTI && res.err != TREE_ZOK)
@@ -615,6 +625,25 @@ static int h_snapshot_get(void *ud, uint64_t min_zxid, uint64_t *zxid,
     return 0;
 }
 
+static void track_one(void *ud, int64_t session, int32_t timeout)
+{
+    srv_t *s = ud;
+    session_track(s->sessions, session, timeout, s->now);
+}
+
+/* The tracker follows the tree: after loading or installing a snapshot
+ * it is rebuilt from the sessions the snapshot holds. */
+static int rebuild_tracker(srv_t *s)
+{
+    session_tracker_t *t = session_tracker_new();
+    if (!t)
+        return -1;
+    session_tracker_free(s->sessions);
+    s->sessions = t;
+    tree_session_each(s->tree, track_one, s);
+    return 0;
+}
+
 static int h_snapshot_put(void *ud, uint64_t zxid, uint64_t offset,
                           uint64_t total, const void *chunk, size_t len,
                           uint64_t token)
@@ -640,6 +669,8 @@ static int h_snapshot_put(void *ud, uint64_t zxid, uint64_t offset,
     tree_free(s->tree);
     s->tree = t;
     s->since_snapshot = 0;
+    if (rebuild_tracker(s) != 0)
+        return ZAB_ENOMEM;
     srv_log(s, "installed a snapshot at 0x%" PRIx64 " (%zu nodes)", at,
             tree_node_count(t));
     return 0;
@@ -1002,7 +1033,10 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     }
     if (load_state(s, err, errlen) != 0)
         return -1;
-    /* Sessions in the snapshot are tracked from now on. */
+    if (rebuild_tracker(s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     if (make_zab(s, err, errlen) != 0)
         return -1;
     if (peer_init(s, err, errlen) != 0 || client_init(s, err, errlen) != 0)
@@ -1054,7 +1088,7 @@ int srv_run(srv_t *s)
          * work in parallel with ours. */
         peer_flush(s);
         sync_disk(s);
-        if (s->snapshot_due)
+        if (s->snapshot_due && !s->fatal)
             take_snapshot(s);
         peer_flush(s);
         client_flush(s);
@@ -1064,7 +1098,7 @@ int srv_run(srv_t *s)
     sync_disk(s);
     peer_flush(s);
     client_flush(s);
-    return 0;
+    return s->fatal ? -1 : 0;
 }
 
 void srv_destroy(srv_t *s)

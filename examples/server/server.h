@@ -202,6 +202,7 @@ struct srv {
     const cfg_server_t *self;
     int epfd;
     volatile sig_atomic_t stopping; /* set by SIGTERM/SIGINT */
+    bool fatal;                /* the state cannot be trusted: exit(1) */
     int verbose;
 
     /* libzab and storage */

@@ -102,9 +102,17 @@ static int grow(session_tracker_t *t)
     return 0;
 }
 
+/* Deadlines of sessions whose timeout is not positive: now. */
+static uint64_t deadline_of(int32_t timeout, uint64_t now)
+{
+    return now + (uint64_t)(timeout > 0 ? timeout : 0);
+}
+
 int session_track(session_tracker_t *t, int64_t id, int32_t timeout,
                   uint64_t now)
 {
+    if (id == 0) /* 0 marks an empty slot; zabd never makes it */
+        return -1;
     sess_t *e = find(t, id);
     if (!e) {
         if (grow(t) != 0)
@@ -120,7 +128,8 @@ int session_track(session_tracker_t *t, int64_t id, int32_t timeout,
         t->n++;
     }
     e->timeout = timeout;
-    e->deadline = now + (uint64_t)(timeout > 0 ? timeout : 0);
+    e->closing = false;
+    e->deadline = deadline_of(timeout, now);
     return 0;
 }
 
@@ -128,7 +137,7 @@ void session_touch(session_tracker_t *t, int64_t id, uint64_t now)
 {
     sess_t *e = find(t, id);
     if (e && !e->closing)
-        e->deadline = now + (uint64_t)e->timeout;
+        e->deadline = deadline_of(e->timeout, now);
 }
 
 void session_forget(session_tracker_t *t, int64_t id)
@@ -145,7 +154,7 @@ void session_reset_all(session_tracker_t *t, uint64_t now)
 {
     for (size_t i = 0; i < t->cap; i++)
         if (t->v[i].id != 0 && !t->v[i].tomb)
-            t->v[i].deadline = now + (uint64_t)t->v[i].timeout;
+            t->v[i].deadline = deadline_of(t->v[i].timeout, now);
 }
 
 size_t session_expired(session_tracker_t *t, uint64_t now, int64_t *out,

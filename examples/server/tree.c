@@ -22,6 +22,7 @@ struct tree_node {
     size_t plen;
     uint8_t *data;
     size_t dlen;
+    bool dnull;      /* ZooKeeper's null data (distinct from empty) */
     acl_list_t acl;
     int64_t czxid, mzxid, ctime, mtime;
     int32_t version, cversion, aversion;
@@ -508,10 +509,20 @@ void tree_node_stat(const tree_node_t *n, tree_stat_t *out)
     node_stat(n, out);
 }
 
+/* Non-NULL for an empty value, so that NULL can mean null data. */
+static const uint8_t empty_data[1];
+
+static const uint8_t *node_data(const tree_node_t *n)
+{
+    if (n->dnull)
+        return NULL;
+    return n->data != NULL ? n->data : empty_data;
+}
+
 const uint8_t *tree_node_data(const tree_node_t *n, size_t *len)
 {
     *len = n->dlen;
-    return n->data;
+    return node_data(n);
 }
 
 const acl_list_t *tree_node_acl(const tree_node_t *n)
@@ -544,7 +555,7 @@ int tree_get_data(const tree_t *t, const char *path, const acl_auth_t *who,
         return TREE_ZNOAUTH;
     }
     if (data != NULL) {
-        *data = x->data;
+        *data = node_data(x);
     }
     if (len != NULL) {
         *len = x->dlen;
@@ -744,6 +755,17 @@ bool tree_session_get(const tree_t *t, int64_t session, int32_t *timeout)
         *timeout = o->timeout;
     }
     return true;
+}
+
+void tree_session_each(const tree_t *t,
+                       void (*fn)(void *ud, int64_t session, int32_t timeout),
+                       void *ud)
+{
+    for (size_t i = 0; i < t->nown; i++) {
+        if (t->own[i].session) {
+            fn(ud, t->own[i].id, t->own[i].timeout);
+        }
+    }
 }
 
 size_t tree_session_count(const tree_t *t)
@@ -1004,7 +1026,38 @@ static int64_t get_i64(rd_t *r)
     return u <= INT64_MAX ? (int64_t)u : (int64_t)(u - INT64_MAX - 1) + INT64_MIN;
 }
 
-/* A length-prefixed blob of at most max bytes; pointer into the buffer. */
+/* Length 0xffffffff encodes null data (ZooKeeper's null byte[]). */
+#define NULL_BLOB 0xffffffffu
+
+static void put_data(sink_t *s, const void *p, size_t n, bool null)
+{
+    if (null) {
+        put_u32(s, NULL_BLOB);
+        return;
+    }
+    put_bytes(s, p, n);
+}
+
+/* A length-prefixed blob of at most max bytes; pointer into the buffer.
+ * *null (if given) tells null data from empty. */
+static const uint8_t *get_data_blob(rd_t *r, size_t max, size_t *n,
+                                    bool *null)
+{
+    uint32_t l = get_u32(r);
+    *n = 0;
+    *null = false;
+    if (!r->bad && l == NULL_BLOB) {
+        *null = true;
+        return NULL;
+    }
+    if (r->bad || l > max) {
+        r->bad = true;
+        return NULL;
+    }
+    *n = l;
+    return take(r, l);
+}
+
 static const uint8_t *get_blob(rd_t *r, size_t max, size_t *n)
 {
     uint32_t l = get_u32(r);
@@ -1088,7 +1141,7 @@ static void enc_body(sink_t *s, const tree_txn_t *x)
     switch (x->type) {
     case TREE_OP_CREATE:
         put_str(s, x->path);
-        put_bytes(s, x->data, x->data_len);
+        put_data(s, x->data, x->data_len, x->data_null);
         put_acl(s, &x->acl);
         put_i64(s, x->ephemeral_owner);
         put_i32(s, x->parent_cversion);
@@ -1098,7 +1151,7 @@ static void enc_body(sink_t *s, const tree_txn_t *x)
         break;
     case TREE_OP_SET_DATA:
         put_str(s, x->path);
-        put_bytes(s, x->data, x->data_len);
+        put_data(s, x->data, x->data_len, x->data_null);
         put_i32(s, x->version);
         break;
     case TREE_OP_SET_ACL:
@@ -1161,7 +1214,7 @@ static void dec_body(rd_t *r, const tree_config_t *c, tree_txn_t *x,
     case TREE_OP_CREATE:
     case TREE_OP_SET_DATA:
         x->path = get_str(r, c->max_path);
-        b = get_blob(r, c->max_data, &n);
+        b = get_data_blob(r, c->max_data, &n, &x->data_null);
         if (!r->bad && n > 0) {
             x->data = malloc(n);
             if (x->data == NULL) {
@@ -1381,8 +1434,9 @@ static int set_path(tree_txn_t *x, const char *p)
     return x->path == NULL ? TREE_ZSYSTEMERROR : TREE_ZOK;
 }
 
-static int set_data(tree_txn_t *x, const uint8_t *d, size_t n)
+static int set_data(tree_txn_t *x, const uint8_t *d, size_t n, bool null)
 {
+    x->data_null = null;
     if (n == 0) {
         return TREE_ZOK;
     }
@@ -1485,7 +1539,7 @@ static int prep_create(tree_t *t, const tree_op_t *op, int64_t session,
     x->type = TREE_OP_CREATE;
     x->path = path;
     path = NULL;
-    if ((rc = set_data(x, op->data, op->data_len)) != TREE_ZOK) {
+    if ((rc = set_data(x, op->data, op->data_len, op->data_null)) != TREE_ZOK) {
         goto out;
     }
     x->acl = acl;
@@ -1599,7 +1653,7 @@ static int prep_node(tree_t *t, const tree_op_t *op, const acl_auth_t *who,
         x->type = TREE_OP_SET_DATA;
         x->version = nv;
         if ((rc = set_path(x, op->path)) != TREE_ZOK ||
-            (rc = set_data(x, op->data, op->data_len)) != TREE_ZOK) {
+            (rc = set_data(x, op->data, op->data_len, op->data_null)) != TREE_ZOK) {
             return rc;
         }
         nr.version = nv;
@@ -1919,6 +1973,7 @@ static int apply_create(tree_t *t, const tree_txn_t *x, int64_t zxid,
         memcpy(c->data, x->data, x->data_len);
     }
     c->dlen = x->data_len;
+    c->dnull = x->data_null;
     c->czxid = c->mzxid = c->pzxid = zxid;
     c->ctime = c->mtime = x->time;
     c->owner = x->ephemeral_owner;
@@ -2098,6 +2153,7 @@ static int apply_one(tree_t *t, const tree_txn_t *x, int64_t zxid,
             free(n->data);
             n->data = d;
             n->dlen = x->data_len;
+            n->dnull = x->data_null;
             n->mtime = x->time;
             n->mzxid = zxid;
             n->version = x->version;
@@ -2172,7 +2228,7 @@ int tree_apply(tree_t *t, const tree_txn_t *txn, int64_t zxid,
 static int put_node(sink_t *s, const tree_node_t *x)
 {
     put_str(s, x->path);
-    put_bytes(s, x->data, x->dlen);
+    put_data(s, x->data, x->dlen, x->dnull);
     put_acl(s, &x->acl);
     put_i64(s, x->czxid);
     put_i64(s, x->mzxid);
@@ -2271,7 +2327,7 @@ static int load_node(tree_t *t, rd_t *r, bool first)
         return -1;
     }
     size_t dl;
-    const uint8_t *d = get_blob(r, t->cfg.max_data, &dl);
+    const uint8_t *d = get_data_blob(r, t->cfg.max_data, &dl, &x->dnull);
     if (!r->bad && dl > 0) {
         x->data = malloc(dl);
         if (x->data == NULL) {

@@ -140,7 +140,8 @@ const acl_list_t *tree_node_acl(const tree_node_t *n);
  * as in ZooKeeper. */
 int tree_exists(const tree_t *t, const char *path, tree_stat_t *st);
 /* getData: READ permission.  *data points into the tree (valid until the
- * next change).  TREE_ZOK, TREE_ZNONODE, TREE_ZNOAUTH. */
+ * next change); it is NULL for null data (ZooKeeper keeps null and empty
+ * apart) and non-NULL for an empty value.  TREE_ZOK, TREE_ZNONODE, TREE_ZNOAUTH. */
 int tree_get_data(const tree_t *t, const char *path, const acl_auth_t *who,
                   const uint8_t **data, size_t *len, tree_stat_t *st);
 /* getChildren/getChildren2: READ permission; *names is a new sorted
@@ -165,6 +166,10 @@ void tree_strv_free(char **v, size_t n);
  * true and *timeout if known. */
 bool tree_session_get(const tree_t *t, int64_t session, int32_t *timeout);
 size_t tree_session_count(const tree_t *t);
+/* Calls fn for every session known to the tree (in no particular order). */
+void tree_session_each(const tree_t *t,
+                       void (*fn)(void *ud, int64_t session, int32_t timeout),
+                       void *ud);
 
 /* ContainerManager candidates at wall time now (ms): containers with
  * cversion > 0 and no children, TTL nodes with no children whose
@@ -191,6 +196,7 @@ typedef struct tree_txn {
     char *path;       /* create, delete, setData, setACL, check */
     uint8_t *data;    /* create, setData */
     size_t data_len;
+    bool data_null;   /* null data (Java's null byte[]), not empty */
     acl_list_t acl;           /* create, setACL */
     int64_t ephemeral_owner;  /* create: 0, session, container or TTL */
     int32_t parent_cversion;  /* create: the parent's new cversion */
@@ -205,7 +211,7 @@ void tree_txn_init(tree_txn_t *x);
 void tree_txn_free(tree_txn_t *x);
 
 /* Encoding (big-endian): i32 type, i64 session, i32 cxid, i64 time, then
- * by type: create: str path, bytes data, acl, i64 owner, i32 pcversion;
+ * by type: create: str path, bytes data (length 0xffffffff: null), acl, i64 owner, i32 pcversion;
  * delete: str path; setData: str path, bytes data, i32 version; setACL:
  * str path, acl, i32 version; check: str path, i32 version; error: i32 err;
  * createSession: i32 timeout; closeSession: nothing; multi: u32 n then n
@@ -230,6 +236,7 @@ typedef struct tree_op {
     const char *path;
     const uint8_t *data;
     size_t data_len;
+    bool data_null;        /* create/setData with null data */
     const acl_list_t *acl; /* create, setACL */
     int32_t flags;         /* create: CreateMode */
     int64_t ttl;           /* createTTL only */
