@@ -199,6 +199,10 @@ ZAB_API int zab_config_get(const zab_config_t *cfg, int option,
 /* Looks up an option by its name without prefix, in lower case, e.g.
  * "heartbeat_ms" or "election_timeout_ms"; ZAB_ENOENT if unknown. */
 ZAB_API int zab_config_option(const char *name, int *option);
+/* The name of an option ("heartbeat_ms", ...), or NULL for an unknown
+ * one: with zab_config_option() a binding can list every option, as
+ *   for (int i = 1; zab_option_name(i) != NULL; i++) ...  */
+ZAB_API const char *zab_option_name(int option);
 /* Replaces malloc/realloc/free for the node created from this config. */
 ZAB_API int zab_config_set_allocator(zab_config_t *cfg, zab_malloc_fn m,
                                      zab_realloc_fn r, zab_free_fn f,
@@ -251,8 +255,9 @@ typedef struct zab_host_ops {
      * or not, in *zxid, *data and *len.  Return ZAB_ENOENT if there is none and
      * ZAB_ERANGE if entries after `after` were compacted away (the log now
      * starts after a snapshot newer than `after`).  *data must stay valid
-     * until the next log_read call or the end of the current libzab call,
-     * whichever comes first. */
+     * until the next log_read call or until the outermost libzab call on
+     * this node returns, whichever comes first (a zab_persisted() made
+     * from inside a callback does not end it). */
     int (*log_read)(void *ud, uint64_t after, uint64_t *zxid,
                     const void **data, size_t *len);
 
@@ -268,7 +273,8 @@ typedef struct zab_host_ops {
      * so the host should take a fresh one of its current state if the one
      * it keeps is older (a host that delivered less than `min_zxid` cannot
      * help; libzab then retries later).  *data must stay valid until the
-     * current libzab call returns.  May be NULL if the host never wants
+     * outermost libzab call on this node returns.  May be NULL if the host
+     * never wants
      * SNAP (a learner that needs one then cannot be synchronised). */
     int (*snapshot_get)(void *ud, uint64_t min_zxid, uint64_t *zxid,
                         const void **data, size_t *len);
@@ -286,7 +292,12 @@ typedef struct zab_host_ops {
     /* A committed transaction, in zxid order, exactly once per run of the
      * node (after a restart libzab delivers from the zxid given to
      * zab_start()).  Only transactions known committed and durable in
-     * this node's log are delivered.  `data` is borrowed. */
+     * this node's log are delivered.  `data` is borrowed.  Delivery
+     * cannot fail: libzab counts the transaction delivered when this
+     * returns.  A host that cannot apply it (out of memory, a full disk)
+     * must stop using the node -- zab_free() it once the outer call has
+     * returned -- and start a new one from its durable state with the
+     * last zxid it did apply; libzab then delivers again from there. */
     void (*deliver)(void *ud, uint64_t zxid, const void *data, size_t len);
 
     /* The role, the leader or the serving flag changed.  `serving` is 1

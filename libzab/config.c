@@ -126,6 +126,14 @@ int zab_config_option(const char *name, int *option)
     return ZAB_ENOENT;
 }
 
+const char *zab_option_name(int option)
+{
+    if (option < 1 || option >= ZAB__OPT_COUNT) {
+        return NULL;
+    }
+    return options[option].name;
+}
+
 int zab_config_set_allocator(zab_config_t *cfg, zab_malloc_fn m,
                              zab_realloc_fn r, zab_free_fn f, void *alloc_ud)
 {

@@ -131,6 +131,33 @@ static uint64_t scan_below(zab_t *z, uint64_t from, uint64_t limit,
     return 0;
 }
 
+/* The last entry we hold of epoch e below counter p, knowing that we hold
+ * e:lo (lo < p).  Counters are consecutive within an epoch in any log (a
+ * log holds a prefix of what that epoch's leader proposed), so "we hold
+ * e:k" is true exactly for k up to some m, and a binary search over k
+ * finds m in O(log n) reads, whatever the distance. */
+static int last_of_epoch_below(zab_t *z, uint32_t e, uint32_t lo, uint32_t p,
+                               uint64_t *out)
+{
+    uint32_t good = lo, hi = p - 1;
+    while (good < hi) {
+        uint32_t mid = good + (hi - good + 1) / 2;
+        uint64_t nx;
+        const void *d;
+        size_t l;
+        int rc = zab__read_next(z, ZAB_ZXID(e, mid - 1), &nx, &d, &l);
+        if (rc == 0 && nx == ZAB_ZXID(e, mid)) {
+            good = mid;
+        } else if (rc == 0 || rc == ZAB_ENOENT) {
+            hi = mid - 1;
+        } else {
+            return rc;
+        }
+    }
+    *out = ZAB_ZXID(e, good);
+    return 0;
+}
+
 /* Chooses how to bring a learner whose last logged zxid is `peer_last` to
  * our history (LearnerHandler.syncFollower).  On DIFF and TRUNC, *from is
  * the zxid after which our entries are sent (for TRUNC, where the learner
@@ -177,13 +204,15 @@ static int choose_sync(zab_t *z, uint64_t peer_last, uint64_t *from,
     int ok;
     rc = zab__read_next(z, ZAB_ZXID(e, 0), &nx, &d, &l);
     if (rc == 0 && ZAB_ZXID_EPOCH(nx) == e && nx < peer_last) {
-        /* We hold a shorter prefix of the same epoch. */
-        uint64_t x = scan_below(z, nx, peer_last, budget, &ok);
-        if (ok) {
+        /* We hold a shorter prefix of the same epoch: TRUNC to its last
+         * entry, however long the shared part is. */
+        uint64_t x;
+        if (last_of_epoch_below(z, e, ZAB_ZXID_COUNTER(nx),
+                                ZAB_ZXID_COUNTER(peer_last), &x) == 0) {
             *from = x;
             return SYNC_TRUNC;
         }
-        return SYNC_SNAP; /* snap_min stays peer_last */
+        return SYNC_SNAP; /* unreadable log; snap_min stays peer_last */
     }
     if (rc == ZAB_ERANGE || (rc == 0 && ZAB_ZXID_EPOCH(nx) == e)) {
         /* Our log starts inside that epoch (compacted), so we cannot tell

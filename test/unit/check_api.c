@@ -181,6 +181,7 @@ START_TEST(test_config_options)
     int opt = -1;
     ck_assert_int_eq(zab_config_option(o->name, &opt), 0);
     ck_assert_int_eq(opt, o->opt);
+    ck_assert_str_eq(zab_option_name(o->opt), o->name);
     /* Setting one option leaves the others alone. */
     ck_assert_int_eq(zab_config_set(cfg, o->opt, o->min), 0);
     for (int j = 0; j < N_OPTS; j++) {
@@ -221,6 +222,14 @@ START_TEST(test_config_bad_options)
     }
     ck_assert_int_eq(zab_config_option(NULL, &opt), ZAB_EINVAL);
     ck_assert_int_eq(zab_config_option("heartbeat_ms", NULL), ZAB_EINVAL);
+    /* zab_option_name: every option from 1 without gaps, NULL after. */
+    for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+        ck_assert_ptr_null(zab_option_name(bad[b]));
+    for (int i = 1; i <= N_OPTS; i++) {
+        ck_assert_ptr_nonnull(zab_option_name(i));
+        ck_assert_int_eq(zab_config_option(zab_option_name(i), &opt), 0);
+        ck_assert_int_eq(opt, i);
+    }
     ck_assert_int_eq(zab_config_new(NULL), ZAB_EINVAL);
     zab_config_free(NULL);
     zab_config_free(cfg);
