@@ -48,11 +48,11 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
-.PHONY: all lib sim zabd unit check-python check-kazoo check check-unit check-scenarios check-sweep \
+.PHONY: all lib sim zabd unit check-python check-kazoo check-cluster check check-unit check-scenarios check-sweep \
         check-asan check-valgrind check-install deps fuzz bench demo demo-sim \
         install uninstall clean symbols
 
-all: lib sim zabd
+all: lib sim zabd sqlite
 
 lib: $(B)/libzab.a $(B)/$(SONAME)
 
@@ -82,6 +82,10 @@ $(B)/srv/%.o: examples/server/%.c include/zab.h $(wildcard examples/server/*.h)
 $(B)/zabd: $(SRV_OBJ) $(B)/libzab.a
 	@echo "  LD      $@"
 	@$(CC) -o $@ $(SRV_OBJ) $(B)/libzab.a -lcrypto $(LDFLAGS_ALL)
+
+# ---- examples on libzab: a replicated SQLite ----------------------------------
+
+include examples/sqlite/Makefile.inc
 
 # ---- simulator ------------------------------------------------------------
 
@@ -115,7 +119,7 @@ $(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/s
 
 check: deps
 	$(MAKE) check-unit check-scenarios check-sweep check-python
-	$(MAKE) check-kazoo
+	$(MAKE) check-kazoo check-cluster check-sqlite
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
 	$(MAKE) check-install symbols
@@ -126,6 +130,14 @@ check: deps
 # not do, with the reason.
 check-kazoo: zabd
 	/usr/bin/python3 test/kazoo/run_suite.py -z $(B)/zabd -x test/kazoo/not-applicable.txt
+
+# Real processes and Apache's clients: Kazoo, the C client, cli_mt and
+# zkCli.sh against a standalone zabd and a 3-node cluster, and the fault
+# tests (SIGKILL under load, restart all, a member needing SNAP, a torn log
+# tail).  `test/cluster/run.sh zookeeper` runs the same against Apache
+# ZooKeeper 3.8, the reference.
+check-cluster: zabd
+	ZABD=$(CURDIR)/$(B)/zabd test/cluster/run.sh zabd
 
 # libzab through FFI: a 3-node cluster inside one Python process (ctypes).
 check-python: lib
@@ -169,7 +181,7 @@ check-install: lib
 # Build dependencies: installed when run as root, else the exact command.
 DEB_DEPS := build-essential check pkg-config valgrind clang libssl-dev \
             python3-kazoo libzookeeper-mt-dev zookeeper-bin zookeeper \
-            python3-pytest python3-mock python3-objgraph
+            python3-pytest python3-mock python3-objgraph libsqlite3-dev
 DEMO_DEPS := build-essential pkg-config libssl-dev python3-kazoo
 deps:
 	@sh test/deps.sh $(DEB_DEPS)

@@ -164,7 +164,10 @@ int client_encode_result(srv_t *s, const uint8_t *request,
                 o.type = JUTE_OP_ERROR;
                 o.err = sr->err;
             } else {
-                o.type = ot == JUTE_OP_CREATE2 || ot == JUTE_OP_CREATETTL ||
+                /* As FinalRequestProcessor: a create2 op answers as
+                 * create (path only), createTTL and createContainer as
+                 * create2 (path and stat). */
+                o.type = ot == JUTE_OP_CREATETTL ||
                                  ot == JUTE_OP_CREATECONTAINER
                              ? JUTE_OP_CREATE2 : sr->type;
                 o.path = jute_str(sr->path);

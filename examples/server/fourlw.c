@@ -80,8 +80,27 @@ static void connection_line(const srv_t *s, const client_t *c, net_buf_t *b,
     out(b, ")\n");
 }
 
+struct eph_count {
+    const tree_t *tree;
+    size_t n;
+};
+
+static void count_ephemerals(void *ud, int64_t session, int32_t timeout)
+{
+    struct eph_count *ec = ud;
+    char **v = NULL;
+    size_t n = 0;
+    (void)timeout;
+    if (tree_get_ephemerals(ec->tree, session, NULL, &v, &n) == TREE_ZOK) {
+        ec->n += n;
+        tree_strv_free(v, n);
+    }
+}
+
 static void cmd_mntr(const srv_t *s, net_buf_t *b)
 {
+    struct eph_count ec = { s->tree, 0 };
+    tree_session_each(s->tree, count_ephemerals, &ec);
     size_t wconn = 0, wpaths = 0, wtotal = 0;
     watch_summary(s->watches, &wconn, &wpaths, &wtotal);
     out(b, "zk_version\t%s-zabd-%s\n", ZK_COMPAT_VERSION,
@@ -96,6 +115,7 @@ static void cmd_mntr(const srv_t *s, net_buf_t *b)
     out(b, "zk_outstanding_requests\t%zu\n", s->outstanding);
     out(b, "zk_znode_count\t%zu\n", tree_node_count(s->tree));
     out(b, "zk_watch_count\t%zu\n", wtotal);
+    out(b, "zk_ephemerals_count\t%zu\n", ec.n);
     out(b, "zk_global_sessions\t%zu\n", tree_session_count(s->tree));
     out(b, "zk_last_zxid\t0x%" PRIx64 "\n", (uint64_t)tree_last_zxid(s->tree));
     out(b, "zk_uptime\t%" PRIu64 "\n", s->now - s->role_since_ms);

@@ -625,6 +625,34 @@ static int h_snapshot_get(void *ud, uint64_t min_zxid, uint64_t *zxid,
     return 0;
 }
 
+/* /zookeeper/config as ZooKeeper fills it (QuorumVerifier.toString):
+ * one server.N line per member, then version=0 (no reconfiguration). */
+static void publish_config(srv_t *s)
+{
+    char buf[CFG_MAX_SERVERS * 600 + 32];
+    size_t n = 0;
+    const cfg_t *c = &s->cfg;
+    for (size_t i = 0; i < c->nservers && n < sizeof buf - 600; i++) {
+        const cfg_server_t *v = &c->servers[i];
+        bool v6 = strchr(v->host, ':') != NULL;
+        int k = snprintf(buf + n, sizeof buf - n, "server.%u=%s%s%s:%u:%u:%s",
+                         v->id, v6 ? "[" : "", v->host, v6 ? "]" : "",
+                         v->quorum_port, v->election_port,
+                         v->observer ? "observer" : "participant");
+        n += (size_t)k;
+        if (v->client_port) {
+            k = snprintf(buf + n, sizeof buf - n, ";%s:%u",
+                         v->client_host[0] ? v->client_host : "0.0.0.0",
+                         v->client_port);
+            n += (size_t)k;
+        }
+        buf[n++] = '\n';
+    }
+    if (c->nservers)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "version=0");
+    tree_set_config(s->tree, (const uint8_t *)buf, n);
+}
+
 static void track_one(void *ud, int64_t session, int32_t timeout)
 {
     srv_t *s = ud;
@@ -669,6 +697,7 @@ static int h_snapshot_put(void *ud, uint64_t zxid, uint64_t offset,
     tree_free(s->tree);
     s->tree = t;
     s->since_snapshot = 0;
+    publish_config(s);
     if (rebuild_tracker(s) != 0)
         return ZAB_ENOMEM;
     srv_log(s, "installed a snapshot at 0x%" PRIx64 " (%zu nodes)", at,
@@ -1037,6 +1066,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    publish_config(s);
     if (make_zab(s, err, errlen) != 0)
         return -1;
     if (peer_init(s, err, errlen) != 0 || client_init(s, err, errlen) != 0)

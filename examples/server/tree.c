@@ -384,6 +384,12 @@ static void node_unlink(tree_t *t, tree_node_t *x)
     }
 }
 
+/* The Stat clients see (DataNode.copyStat).  Internally cversion counts
+ * the creates of children (the sequential suffix comes from it); clients
+ * see it translated to the count of child changes, every create having a
+ * delete except for the children still present: 2 * creates - children
+ * (Java int arithmetic, so it wraps).  The container and TTL markers of
+ * ephemeralOwner are hidden: such nodes show 0 (getClientEphemeralOwner). */
 static void node_stat(const tree_node_t *x, tree_stat_t *s)
 {
     s->czxid = x->czxid;
@@ -391,9 +397,14 @@ static void node_stat(const tree_node_t *x, tree_stat_t *s)
     s->ctime = x->ctime;
     s->mtime = x->mtime;
     s->version = x->version;
-    s->cversion = x->cversion;
+    s->cversion = (int32_t)((uint32_t)x->cversion * 2u - (uint32_t)x->nkids);
     s->aversion = x->aversion;
     s->ephemeral_owner = x->owner;
+    uint64_t u = (uint64_t)x->owner;
+    if (x->owner == TREE_CONTAINER_OWNER ||
+        ((u & EXT_MASK) == EXT_MASK && ((u >> 40) & 0xffff) == 0)) {
+        s->ephemeral_owner = 0;
+    }
     s->data_length = (int32_t)x->dlen;
     s->num_children = (int32_t)x->nkids;
     s->pzxid = x->pzxid;
@@ -496,6 +507,9 @@ const tree_node_t *tree_lookup(const tree_t *t, const char *path)
 {
     if (path == NULL) {
         return NULL;
+    }
+    if (path[0] == '\0') {
+        path = "/"; /* DataTree keeps the root under "" as well */
     }
     size_t n = strnlen(path, t->cfg.max_path + 1);
     if (n > t->cfg.max_path) {
@@ -766,6 +780,27 @@ void tree_session_each(const tree_t *t,
             fn(ud, t->own[i].id, t->own[i].timeout);
         }
     }
+}
+
+int tree_set_config(tree_t *t, const uint8_t *data, size_t len)
+{
+    tree_node_t *x = map_get(t, "/zookeeper/config",
+                             sizeof "/zookeeper/config" - 1);
+    if (x == NULL) {
+        return TREE_ZNONODE;
+    }
+    uint8_t *d = NULL;
+    if (len > 0 && (d = malloc(len)) == NULL) {
+        return TREE_ZSYSTEMERROR;
+    }
+    if (len > 0) {
+        memcpy(d, data, len);
+    }
+    free(x->data);
+    x->data = d;
+    x->dlen = len;
+    x->dnull = false;
+    return TREE_ZOK;
 }
 
 size_t tree_session_count(const tree_t *t)
@@ -1464,15 +1499,18 @@ static int prep_create(tree_t *t, const tree_op_t *op, int64_t session,
     bool seq = f == TREE_PERSISTENT_SEQUENTIAL ||
                f == TREE_EPHEMERAL_SEQUENTIAL ||
                f == TREE_PERSISTENT_SEQUENTIAL_WITH_TTL;
-    bool container = f == TREE_CONTAINER;
-    bool ephemeral = f == TREE_EPHEMERAL || f == TREE_EPHEMERAL_SEQUENTIAL;
+    /* As PrepRequestProcessor: the opcode, not the flags, makes a
+     * container (a CreateContainerTxn); create/create2 with the CONTAINER
+     * flag make a plain persistent node (CreateTxn, not ephemeral). */
+    bool container = op->type == TREE_OP_CREATE_CONTAINER;
+    bool ephemeral = !container &&
+                     (f == TREE_EPHEMERAL || f == TREE_EPHEMERAL_SEQUENTIAL);
     /* validateCreateRequest */
     if (ttl_mode && !t->cfg.extended_types) {
         return TREE_ZUNIMPLEMENTED;
     }
     if (ttl_mode != (op->type == TREE_OP_CREATE_TTL) ||
-        (ttl_mode && tree_ttl_owner(op->ttl) == 0) ||
-        (op->type == TREE_OP_CREATE_CONTAINER && !container)) {
+        (ttl_mode && tree_ttl_owner(op->ttl) == 0)) {
         return TREE_ZBADARGUMENTS;
     }
     /* validatePathForCreate */

@@ -166,6 +166,11 @@ void tree_strv_free(char **v, size_t n);
  * true and *timeout if known. */
 bool tree_session_get(const tree_t *t, int64_t session, int32_t *timeout);
 size_t tree_session_count(const tree_t *t);
+/* Sets the data of /zookeeper/config (the ensemble's configuration as
+ * text, which ZooKeeper writes there from its own configuration at start,
+ * outside any transaction).  Only the data changes, not the Stat's zxids
+ * or versions. */
+int tree_set_config(tree_t *t, const uint8_t *data, size_t len);
 /* Calls fn for every session known to the tree (in no particular order). */
 void tree_session_each(const tree_t *t,
                        void (*fn)(void *ud, int64_t session, int32_t timeout),

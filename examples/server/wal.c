@@ -1497,7 +1497,7 @@ int wal_open(const char *dir, const wal_options_t *opt, wal_t **out,
         if (w->lockfd < 0) {
             rc = ioerr(w, "open", "LOCK");
         } else if (fcntl(w->lockfd, F_SETLK, &fl) != 0) {
-            rc = ioerr(w, "lock (is another zabd using it?)", "LOCK");
+            rc = ioerr(w, "lock (is another process using it?)", "LOCK");
         }
     }
     if (rc == 0) {
