@@ -48,7 +48,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
-.PHONY: all lib sim zabd unit check-python check-kazoo check-cluster check check-unit check-scenarios check-sweep \
+.PHONY: all lib sim zabd unit check-python check-kazoo check-cluster bench-server check check-unit check-scenarios check-sweep \
         check-asan check-valgrind check-install deps fuzz bench demo demo-sim \
         install uninstall clean symbols
 
@@ -215,6 +215,19 @@ fuzz:
 
 bench: $(B)/zabbench
 	$(B)/zabbench
+	$(MAKE) --no-print-directory bench-server
+
+# zabd against Apache ZooKeeper 3.8, 3 nodes each on loopback, the same
+# load from Apache's C client (test/bench/zkload.c), medians and ratios
+# (~2.5 min).  RUNS=5 for more runs per row.
+BENCH_DEPS := build-essential libssl-dev libzookeeper-mt-dev zookeeper
+bench-server: $(B)/zabd $(B)/zkload
+	@sh test/deps.sh $(BENCH_DEPS)
+	@B=$(B) ZABD=$(B)/zabd ZKLOAD=$(B)/zkload bash test/bench/server-bench.sh
+
+$(B)/zkload: test/bench/zkload.c
+	@mkdir -p $(B)
+	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -pthread -o $@ $< -lzookeeper_mt
 
 $(B)/zabbench: test/bench/bench.c $(B)/libzab.a
 	@mkdir -p $(B)

@@ -340,7 +340,12 @@ ZAB_API void zab_free(zab_t *z);
  * reflects (delivered before the restart, or the snapshot's).  The node
  * starts LOOKING and its clock at `now_ms`.  ZAB_EINVAL if the state is
  * inconsistent (current > accepted, delivered > last, epoch of last >
- * accepted, accepted == UINT32_MAX); ZAB_ESTATE if already started. */
+ * accepted, accepted == UINT32_MAX); ZAB_ESTATE if already started.
+ * The host's state must reach at least where its log starts: if the log
+ * was compacted behind a snapshot, `delivered_zxid` must be at or after
+ * that snapshot (load the snapshot first), since libzab can only deliver
+ * what log_read still returns.  role_change() fires from inside this call
+ * (the node becomes LOOKING). */
 ZAB_API int zab_start(zab_t *z, uint32_t accepted_epoch,
                       uint32_t current_epoch, uint64_t last_zxid,
                       uint64_t delivered_zxid, uint64_t now_ms);
@@ -400,7 +405,12 @@ ZAB_API int zab_persisted(zab_t *z, uint64_t token, int status);
  * ZAB_STAT_REQUESTS_DROPPED).  Either way the host learns the outcome from
  * deliver(): it should tag its payloads to recognise them.  A request
  * lost with its connection is not reported: the host retries by its own
- * timeout, as ZooKeeper clients do.
+ * timeout, as ZooKeeper clients do.  Ordering: the leader proposes the
+ * requests of one learner in the order that learner forwarded them, or
+ * never (a dropped one is not proposed later); so when a later request of
+ * this node is delivered, every earlier one that has not been delivered
+ * by then never will be -- a host can fail those at once (zabd does), or
+ * propose an empty marker to learn the fate of the last ones.
  * Errors: ZAB_ENOTLEADER (no leader, or not up to date with it),
  * ZAB_EBUSY (ZAB_OPT_MAX_OUTSTANDING proposals uncommitted, or
  * ZAB_OPT_MAX_PENDING_BYTES held), ZAB_E2BIG, ZAB_EINVAL, ZAB_ENOMEM,

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -793,30 +794,72 @@ static void next_snap_threshold(srv_t *s)
     s->snap_threshold = half + (half ? (s->rng >> 33) % half : 0) + 1;
 }
 
-static void take_snapshot(srv_t *s)
+/* Writes the snapshot of the tree as of `at`: serialise, write, fsync,
+ * rename.  Runs in the forked child (or inline if fork fails). */
+static int write_snapshot(srv_t *s, uint64_t at, size_t *len)
 {
     uint8_t *buf = NULL;
-    size_t len = 0;
+    if (tree_snapshot(s->tree, &buf, len) != TREE_ZOK)
+        return ZAB_ENOMEM;
+    int rc = wal_snapshot_write(s->wal, at, buf, *len);
+    free(buf);
+    return rc;
+}
+
+static void snapshot_done(srv_t *s, uint64_t at, int ok)
+{
+    if (!ok || wal_snapshot_adopt(s->wal, at) != 0) {
+        srv_log(s, "snapshot at 0x%" PRIx64 " failed; the log is kept", at);
+        return;
+    }
+    int rc = wal_purge(s->wal, (unsigned)s->cfg.snap_retain_count);
+    srv_log(s, "snapshot at 0x%" PRIx64 " written in %" PRIu64 " ms%s", at,
+            s->now - s->snap_started_ms, rc ? "; purge failed" : "");
+}
+
+/* A fuzzy snapshot without a pause: a forked child serialises the tree
+ * from its copy-on-write image of this process and writes it, while the
+ * server goes on serving (ZooKeeper takes its snapshots on a thread; the
+ * single-threaded way is Redis's BGSAVE).  One at a time; the parent
+ * adopts the file and purges the log when the child is done. */
+static void take_snapshot(srv_t *s)
+{
     uint64_t at = (uint64_t)tree_last_zxid(s->tree);
+    if (s->snap_child > 0)
+        return; /* still due: tried again after the running one */
     s->snapshot_due = false;
     s->since_snapshot = 0;
     next_snap_threshold(s);
     if (at == 0 || at == wal_snapshot_zxid(s->wal))
         return;
-    if (tree_snapshot(s->tree, &buf, &len) != TREE_ZOK) {
-        srv_log(s, "snapshot: out of memory");
+    s->snap_started_ms = s->now;
+    s->snap_zxid = at;
+    pid_t pid = fork();
+    if (pid == 0) {
+        size_t len;
+        _exit(write_snapshot(s, at, &len) == 0 ? 0 : 1);
+    }
+    if (pid > 0) {
+        s->snap_child = pid;
         return;
     }
-    int rc = wal_snapshot_write(s->wal, at, buf, len);
-    free(buf);
-    if (rc != 0) {
-        srv_log(s, "snapshot at 0x%" PRIx64 " failed: %s", at,
-                wal_error(s->wal));
+    size_t len;
+    srv_log(s, "fork for the snapshot failed (%s): writing it inline",
+            strerror(errno));
+    snapshot_done(s, at, write_snapshot(s, at, &len) == 0);
+}
+
+static void reap_snapshot(srv_t *s, bool wait)
+{
+    int st;
+    if (s->snap_child <= 0)
         return;
-    }
-    rc = wal_purge(s->wal, (unsigned)s->cfg.snap_retain_count);
-    srv_log(s, "snapshot at 0x%" PRIx64 " (%zu bytes, %zu nodes)%s", at, len,
-            tree_node_count(s->tree), rc ? "; purge failed" : "");
+    pid_t r = waitpid(s->snap_child, &st, wait ? 0 : WNOHANG);
+    if (r == 0)
+        return;
+    s->snap_child = 0;
+    snapshot_done(s, s->snap_zxid,
+                  r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 /* A command the server itself originates (no client waits for it):
@@ -1118,6 +1161,7 @@ int srv_run(srv_t *s)
          * work in parallel with ours. */
         peer_flush(s);
         sync_disk(s);
+        reap_snapshot(s, false);
         if (s->snapshot_due && !s->fatal)
             take_snapshot(s);
         peer_flush(s);
@@ -1133,6 +1177,7 @@ int srv_run(srv_t *s)
 
 void srv_destroy(srv_t *s)
 {
+    reap_snapshot(s, true);
     client_close_all(s, "server shutting down");
     client_flush(s);
     peer_close_all(s);

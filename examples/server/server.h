@@ -20,6 +20,7 @@
 #define ZABD_SERVER_H
 
 #include <signal.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -215,6 +216,9 @@ struct srv {
     uint64_t since_snapshot;   /* commands applied since the last one */
     uint64_t snap_threshold;   /* snapshot after this many */
     uint64_t rng;              /* for the threshold's jitter */
+    pid_t snap_child;          /* the forked snapshot writer, or 0 */
+    uint64_t snap_zxid;        /* what it writes */
+    uint64_t snap_started_ms;
     uint64_t next_container_check;
     bool snapshot_due;
     bool disk_failed;

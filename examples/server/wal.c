@@ -896,6 +896,21 @@ int wal_snapshot_write(wal_t *w, uint64_t zxid, const void *data, size_t len)
     return rc;
 }
 
+int wal_snapshot_adopt(wal_t *w, uint64_t zxid)
+{
+    char name[64];
+    struct stat st;
+    snap_name(name, sizeof name, zxid, "");
+    if (fstatat(w->dirfd, name, &st, 0) != 0) {
+        return ioerr(w, "stat", name);
+    }
+    if (!w->have_snap || zxid > w->snap_zxid) {
+        w->have_snap = 1;
+        w->snap_zxid = zxid;
+    }
+    return 0;
+}
+
 /* Reads and checks snapshot.<zxid>; WAL_ECORRUPT if it is not valid. */
 static int snap_read(wal_t *w, uint64_t zxid, void **data, size_t *len)
 {

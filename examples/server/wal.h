@@ -209,6 +209,12 @@ int wal_sync(wal_t *w, wal_durable_fn cb, void *ud);
 int wal_snapshot_write(wal_t *w, uint64_t zxid, const void *data,
                        size_t len);
 
+/* Takes note of snapshot.<zxid> written by another process (zabd writes
+ * its snapshots from a forked child, with wal_snapshot_write on the
+ * child's copy of w): it becomes the newest snapshot if it is newer.
+ * ZAB_EIO if the file is not there. */
+int wal_snapshot_adopt(wal_t *w, uint64_t zxid);
+
 /* The zxid of the newest valid snapshot (0 if none). */
 uint64_t wal_snapshot_zxid(const wal_t *w);
 
