@@ -49,7 +49,7 @@ SWEEP_SEEDS ?= 1-10000
 SWEEP_STEPS ?= 4000
 
 .PHONY: all lib sim zabd unit check-python check-kazoo check-cluster bench-server check check-unit check-scenarios check-sweep \
-        check-asan check-valgrind check-install deps fuzz bench demo demo-sim \
+        check-asan check-valgrind check-install deps fuzz bench demo demo-sim demo-zabd \
         install uninstall clean symbols
 
 all: lib sim zabd sqlite
@@ -87,6 +87,10 @@ $(B)/zabd: $(SRV_OBJ) $(B)/libzab.a
 
 include examples/sqlite/Makefile.inc
 
+# ---- the recipes on Apache's C client (libzookeeper-mt-dev) ------------------
+
+include examples/recipes/Makefile.inc
+
 # ---- simulator ------------------------------------------------------------
 
 sim: $(B)/zabsim
@@ -119,7 +123,7 @@ $(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/s
 
 check: deps
 	$(MAKE) check-unit check-scenarios check-sweep check-python
-	$(MAKE) check-kazoo check-cluster check-sqlite
+	$(MAKE) check-kazoo check-cluster check-recipes check-sqlite
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
 	$(MAKE) check-install symbols
@@ -182,7 +186,7 @@ check-install: lib
 DEB_DEPS := build-essential check pkg-config valgrind clang libssl-dev \
             python3-kazoo libzookeeper-mt-dev zookeeper-bin zookeeper \
             python3-pytest python3-mock python3-objgraph libsqlite3-dev
-DEMO_DEPS := build-essential pkg-config libssl-dev python3-kazoo
+DEMO_DEPS := build-essential pkg-config libssl-dev python3-kazoo libzookeeper-mt-dev
 deps:
 	@sh test/deps.sh $(DEB_DEPS)
 
@@ -223,7 +227,7 @@ bench: $(B)/zabbench
 BENCH_DEPS := build-essential libssl-dev libzookeeper-mt-dev zookeeper
 bench-server: $(B)/zabd $(B)/zkload
 	@sh test/deps.sh $(BENCH_DEPS)
-	@B=$(B) ZABD=$(B)/zabd ZKLOAD=$(B)/zkload bash test/bench/server-bench.sh
+	@B=$(B) ZABD=$(CURDIR)/$(B)/zabd ZKLOAD=$(CURDIR)/$(B)/zkload bash test/bench/server-bench.sh
 
 $(B)/zkload: test/bench/zkload.c
 	@mkdir -p $(B)
@@ -234,9 +238,17 @@ $(B)/zabbench: test/bench/bench.c $(B)/libzab.a
 	$(CC) -O2 -g -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L \
 	    -Iinclude -Ilibzab -o $@ $< $(B)/libzab.a
 
-# The real thing: three zabd processes on loopback, a leader killed and
-# healed.  demo-sim tells the same story inside the simulator.
+# The real thing: three zabd processes on loopback and members built on
+# the recipes (master election, a lock, membership, a service registry);
+# the zabd leader and then the master are SIGKILLed.  demo-zabd: the
+# cluster alone under a write load (a Kazoo client); demo-sim: the same
+# story inside the deterministic simulator.
 demo:
+	@sh test/deps.sh $(DEMO_DEPS)
+	@$(MAKE) --no-print-directory zabd recipes
+	@/usr/bin/python3 examples/recipes/demo.py $(B)
+
+demo-zabd:
 	@sh test/deps.sh $(DEMO_DEPS)
 	@$(MAKE) --no-print-directory zabd
 	@/usr/bin/python3 examples/demo/demo.py $(B)/zabd

@@ -316,6 +316,21 @@ static void free_queue(srv_t *s, client_t *c)
     c->queued = 0;
 }
 
+/* A connection heard from since the last report is closing: its session's
+ * last activity is reported all the same (the leader touches it at once),
+ * else the leader would expire it up to a report interval early. */
+static void touch_closed(srv_t *s, int64_t session)
+{
+    if (s->serving && s->role == ZAB_LEADING) {
+        session_touch(s->sessions, session, s->now);
+        return;
+    }
+    if (s->nclosed_touches == sizeof s->closed_touches /
+                                 sizeof s->closed_touches[0])
+        client_touch_report(s); /* full: send what we have now */
+    s->closed_touches[s->nclosed_touches++] = session;
+}
+
 void client_close(srv_t *s, client_t *c, const char *why)
 {
     if (c->closed)
@@ -323,6 +338,8 @@ void client_close(srv_t *s, client_t *c, const char *why)
     if (s->verbose > 0 || c->session)
         srv_log(s, "closing connection %s%s0x%" PRIx64 ": %s", c->addr,
                 c->session ? " session " : " ", (uint64_t)c->session, why);
+    if (c->session && c->touched && c->state != CLIENT_HANDSHAKE)
+        touch_closed(s, c->session);
     srv_epoll_del(s, &c->io);
     close(c->io.fd);
     c->io.fd = -1;
@@ -1375,6 +1392,22 @@ void client_touch_report(srv_t *s)
     uint8_t buf[4 + 8 * 512];
     uint32_t n = 0;
     bool leader = s->serving && s->role == ZAB_LEADING;
+    for (size_t i = 0; i < s->nclosed_touches; i++) {
+        int64_t id = s->closed_touches[i];
+        if (leader) {
+            session_touch(s->sessions, id, s->now);
+            continue;
+        }
+        uint8_t *q = buf + 4 + 8 * (size_t)n;
+        net_put_u32(q, (uint32_t)((uint64_t)id >> 32));
+        net_put_u32(q + 4, (uint32_t)id);
+        if (++n == 512) {
+            net_put_u32(buf, n);
+            peer_send(s, s->leader, PEER_TOUCH, buf, 4 + 8 * (size_t)n);
+            n = 0;
+        }
+    }
+    s->nclosed_touches = 0;
     for (client_t *c = s->clients; c; c = c->next) {
         if (c->state != CLIENT_OPEN || !c->touched)
             continue;

@@ -259,6 +259,10 @@ struct srv {
     size_t outstanding;        /* client requests not yet answered */
     int64_t next_session;
     session_tracker_t *sessions;
+    /* Sessions heard from on connections closed since the last touch
+     * report: their last activity must still reach the leader. */
+    int64_t closed_touches[1024];
+    size_t nclosed_touches;
 
     srv_stats_t stats;
 };
