@@ -1274,15 +1274,12 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
         client_session_ready(s, c, false);
         return;
     }
-    /* Revalidate after a read barrier: a session created or closed on
-     * another member is then visible here. */
-    inflight_t e = { ++s->next_seq, c, INFLIGHT_REVALIDATE, s->now };
-    if (inflight_push(&s->barriers, &e) != 0) {
-        client_close(s, c, "out of memory");
-        return;
-    }
-    c->refs++;
-    int rc = zab_read_barrier(s->zab, e.seq);
+    /* Reattach through a replicated command: it is checked in commit
+     * order (a session created or closed on another member is seen), and
+     * every server learns that the session now lives here. */
+    uint64_t seq;
+    int rc = propose_cmd(s, c, SRV_OP_REVALIDATE, 0, NULL, 0, &seq,
+                         INFLIGHT_REVALIDATE);
     if (rc != 0)
         client_close(s, c, zab_strerror(rc));
 }

@@ -434,6 +434,7 @@ static void apply_session_event(srv_t *s, const cmd_t *c, uint64_t zxid,
     tree_apply(s->tree, txn, (int64_t)zxid, res);
     if (c->type == TREE_OP_CREATE_SESSION && !known) {
         session_track(s->sessions, c->session, c->arg, s->now);
+        session_set_owner(s->sessions, c->session, c->origin);
     } else if (c->type == TREE_OP_CLOSE_SESSION && known) {
         session_forget(s->sessions, c->session);
     }
@@ -491,13 +492,32 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
         apply_session_event(s, &c, zxid, &txn, &res);
         rc = res.err;
         type = c.type;
+    } else if (c.type == SRV_OP_REVALIDATE) {
+        /* Consumes its zxid like every command; moves the session. */
+        rc = tree_session_get(s->tree, c.session, NULL)
+                 ? TREE_ZOK : JUTE_ZSESSIONEXPIRED;
+        /* An old connection of the session elsewhere stays until it
+         * writes (then SESSIONMOVED closes it), as in ZooKeeper. */
+        if (rc == TREE_ZOK)
+            session_set_owner(s->sessions, c.session, c.origin);
+        error_txn(&txn, &c, rc);
+        tree_apply(s->tree, &txn, (int64_t)zxid, &res);
+        type = c.type;
     } else if (c.type == TREE_OP_DELETE_CONTAINER) {
         apply_container_delete(s, &c, zxid, &txn, &res);
         rc = res.err;
         type = c.type;
     } else {
         acl_auth_t who = { c.ids, c.nids };
-        if (!tree_session_get(s->tree, c.session, NULL)) {
+        uint32_t owner = session_owner(s->sessions, c.session);
+        if (owner != 0 && owner != c.origin &&
+            tree_session_get(s->tree, c.session, NULL)) {
+            /* The client has reattached elsewhere since: a request from
+             * its old connection fails (PrepRequestProcessor's
+             * checkSession), and that connection is closed below. */
+            rc = JUTE_ZSESSIONMOVED;
+            error_txn(&txn, &c, rc);
+        } else if (!tree_session_get(s->tree, c.session, NULL)) {
             rc = JUTE_ZSESSIONEXPIRED;
             error_txn(&txn, &c, rc);
             jute_reader_t r;
@@ -533,6 +553,12 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
             if (e.c && e.kind == INFLIGHT_SESSION &&
                 c.type == TREE_OP_CREATE_SESSION) {
                 client_session_ready(s, e.c, rc == TREE_ZOK);
+            } else if (e.c && e.kind == INFLIGHT_REVALIDATE) {
+                client_session_ready(s, e.c, rc == TREE_ZOK);
+            } else if (e.c && rc == JUTE_ZSESSIONMOVED) {
+                /* As FinalRequestProcessor: no reply, the connection is
+                 * closed; the client reconnects to where it moved. */
+                client_close(s, e.c, "session moved to another server");
             } else if (e.c) {
                 uint8_t *reply = NULL;
                 size_t rlen = 0;

@@ -36,6 +36,13 @@
 
 typedef struct srv srv_t;
 
+/* A command type of zabd's own (not a ZooKeeper op code): a client
+ * reattached its session to the origin server.  Replicated so that every
+ * server agrees which server owns the session (ZooKeeper's
+ * SessionMovedException) and so that the session is checked in commit
+ * order, after everything that happened to it before. */
+#define SRV_OP_REVALIDATE (-20)
+
 /* How often the leader looks for empty containers and expired TTL nodes
  * (ZooKeeper's znode.container.checkIntervalMs is 60 s). */
 #define SRV_CONTAINER_CHECK_MS 10000
@@ -184,6 +191,11 @@ size_t session_expired(session_tracker_t *t, uint64_t now, int64_t *out,
  * expired again. */
 void session_unmark_all(session_tracker_t *t);
 size_t session_count(const session_tracker_t *t);
+/* The server a session's client is attached to, as set by the replicated
+ * createSession and revalidate commands (0: unknown, e.g. after a
+ * snapshot; then nothing is checked). */
+void session_set_owner(session_tracker_t *t, int64_t id, uint32_t owner);
+uint32_t session_owner(const session_tracker_t *t, int64_t id);
 /* The 16-byte password of a session: derived from its id and the
  * cluster's secret, so every member can check it (as ZooKeeper derives it
  * from the id and a fixed seed). */

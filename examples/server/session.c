@@ -24,6 +24,7 @@ typedef struct sess {
     int32_t timeout;
     bool closing;     /* an expiry was proposed */
     bool tomb;        /* deleted (keeps probe chains intact) */
+    uint32_t owner;   /* server the client is attached to; 0 unknown */
     uint64_t deadline;
 } sess_t;
 
@@ -60,7 +61,7 @@ static size_t slot_of(int64_t id, size_t cap)
     return (size_t)(h >> 17) & (cap - 1);
 }
 
-static sess_t *find(session_tracker_t *t, int64_t id)
+static sess_t *find(const session_tracker_t *t, int64_t id)
 {
     for (size_t i = slot_of(id, t->cap), k = 0; k < t->cap;
          i = (i + 1) & (t->cap - 1), k++) {
@@ -175,6 +176,19 @@ void session_unmark_all(session_tracker_t *t)
 {
     for (size_t i = 0; i < t->cap; i++)
         t->v[i].closing = false;
+}
+
+void session_set_owner(session_tracker_t *t, int64_t id, uint32_t owner)
+{
+    sess_t *e = find(t, id);
+    if (e)
+        e->owner = owner;
+}
+
+uint32_t session_owner(const session_tracker_t *t, int64_t id)
+{
+    const sess_t *e = find(t, id);
+    return e ? e->owner : 0;
 }
 
 size_t session_count(const session_tracker_t *t)

@@ -26,7 +26,8 @@ from zkproto import RawClient, ZKError, ERR
 from kazoo.exceptions import (
     NoNodeError, NodeExistsError, NotEmptyError, BadVersionError,
     NoChildrenForEphemeralsError, NoAuthError, InvalidACLError,
-    BadArgumentsError, RolledBackError, RuntimeInconsistency, AuthFailedError)
+    BadArgumentsError, RolledBackError, RuntimeInconsistency, AuthFailedError,
+    KazooException)
 from kazoo.protocol.states import KazooState, KeeperState, EventType
 from kazoo.security import (ACL, Id, make_digest_acl, make_digest_acl_credential,
                             OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Permissions)
@@ -1413,6 +1414,33 @@ class EnsembleFailover(unittest.TestCase):
         self.assertEqual(czx[0], czx[2])
         self.assertEqual(czx[0], sorted(czx[0]), "zxids follow the write order")
         self.assertEqual(len(set(czx[0])), 30)
+
+    def test_old_connection_of_a_moved_session_cannot_write(self):
+        # ZooKeeper: once a session has reattached to another member, a
+        # write on its old connection fails with SessionMoved and that
+        # connection is closed (the client sees the connection drop).
+        a = self.c(self.cl.connect_string([0]))
+        sid, pw = a.client_id
+        b = self.c(self.cl.connect_string([1]), client_id=(sid, pw))
+        self.assertEqual(b.client_id[0], sid)
+        b.create(self.root + "/moved-b", b"")
+        # The old connection's write fails or, if the client library retries
+        # it on a new connection, that reattaches the session to member 0;
+        # either way member 1's connection then loses its own writes.
+        try:
+            a.create(self.root + "/moved-a", b"")
+            moved_back = True
+        except KazooException:
+            moved_back = False
+        if moved_back:
+            with self.assertRaises(KazooException):
+                b.create(self.root + "/moved-b2", b"")
+            b = self.c(self.cl.connect_string([1]), client_id=(sid, pw))
+        b.sync(self.root)
+        self.assertEqual(b.exists(self.root + "/moved-a") is not None,
+                         moved_back)
+        self.assertIsNotNone(b.exists(self.root + "/moved-b"))
+        self.assertIsNone(b.exists(self.root + "/moved-b2"))
 
 
 if __name__ == "__main__":
