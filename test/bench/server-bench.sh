@@ -55,6 +55,9 @@ B=${B:-build}
 case $B in /*) ;; *) B=$repo/$B ;; esac
 ZABD=${ZABD:-$B/zabd}
 ZKLOAD=${ZKLOAD:-$B/zkload}
+# The servers run from their own directories: the paths must not be relative.
+ZABD=$(realpath -m "$ZABD")
+ZKLOAD=$(realpath -m "$ZKLOAD")
 CC=${CC:-cc}
 JAVA=${JAVA:-java}
 RUNS=${RUNS:-3}
