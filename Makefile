@@ -123,7 +123,7 @@ $(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/s
 
 check: deps
 	$(MAKE) check-unit check-scenarios check-sweep check-python
-	$(MAKE) check-kazoo check-cluster check-recipes check-sqlite
+	$(MAKE) check-kazoo check-cluster check-recipes check-recipes-zk check-sqlite
 	$(MAKE) check-asan
 	$(MAKE) check-valgrind
 	$(MAKE) check-install symbols
