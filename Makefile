@@ -162,7 +162,8 @@ check-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" \
-	    SWEEP_SEEDS=$(ASAN_SWEEP_SEEDS) check-unit check-scenarios check-sweep
+	    SWEEP_SEEDS=$(ASAN_SWEEP_SEEDS) check-unit check-scenarios check-sweep \
+	    check-kazoo
 ASAN_SWEEP_SEEDS ?= 20001-20400
 
 check-valgrind: unit

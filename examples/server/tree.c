@@ -23,7 +23,7 @@ struct tree_node {
     uint8_t *data;
     size_t dlen;
     bool dnull;      /* ZooKeeper's null data (distinct from empty) */
-    acl_list_t acl;
+    struct acl_ref *acl; /* shared with every node of the same ACL */
     int64_t czxid, mzxid, ctime, mtime;
     int32_t version, cversion, aversion;
     int64_t owner, pzxid;
@@ -52,8 +52,20 @@ typedef struct pend {
     acl_list_t acl;
 } pend_t;
 
+/* An ACL shared by every node that has it (ZooKeeper's
+ * ReferenceCountedACLCache): most trees use a handful of distinct ACLs, so
+ * a node holds a pointer instead of its own copy of entries and strings. */
+typedef struct acl_ref {
+    acl_list_t list;
+    uint64_t hash;
+    size_t refs;
+    struct acl_ref *next; /* in its hash bucket */
+} acl_ref_t;
+
 struct tree {
     tree_config_t cfg;
+    acl_ref_t **acls;   /* buckets */
+    size_t nacl_buckets, nacls;
     tree_node_t **slot; /* open addressing, linear probing */
     size_t cap, n;
     owner_t *own;       /* sorted by id */
@@ -288,12 +300,109 @@ static void eph_unlink(tree_t *t, tree_node_t *x)
 
 /* ---- nodes --------------------------------------------------------------- */
 
-static void node_free(tree_node_t *x)
+static uint64_t acl_hash(const acl_list_t *l)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < l->n; i++) {
+        const char *parts[2] = {l->v[i].id.scheme, l->v[i].id.id};
+        h = (h ^ (uint64_t)(uint32_t)l->v[i].perms) * 1099511628211ull;
+        for (int k = 0; k < 2; k++) {
+            for (const char *c = parts[k]; *c; c++) {
+                h = (h ^ (uint8_t)*c) * 1099511628211ull;
+            }
+            h = (h ^ 0xff) * 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+/* The shared copy of l, with one more reference; NULL on out of memory. */
+static acl_ref_t *acl_intern(tree_t *t, const acl_list_t *l)
+{
+    uint64_t h = acl_hash(l);
+    if (t->nacl_buckets > 0) {
+        for (acl_ref_t *r = t->acls[h % t->nacl_buckets]; r; r = r->next) {
+            if (r->hash == h && acl_list_equal(&r->list, l)) {
+                r->refs++;
+                return r;
+            }
+        }
+    }
+    if (t->nacls >= t->nacl_buckets) {
+        size_t nb = t->nacl_buckets ? t->nacl_buckets * 2 : 64;
+        acl_ref_t **b = calloc(nb, sizeof *b);
+        if (b == NULL) {
+            return NULL;
+        }
+        for (size_t i = 0; i < t->nacl_buckets; i++) {
+            for (acl_ref_t *r = t->acls[i], *nx; r; r = nx) {
+                nx = r->next;
+                r->next = b[r->hash % nb];
+                b[r->hash % nb] = r;
+            }
+        }
+        free(t->acls);
+        t->acls = b;
+        t->nacl_buckets = nb;
+    }
+    acl_ref_t *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return NULL;
+    }
+    acl_list_init(&r->list);
+    if (acl_list_copy(&r->list, l) != ACL_OK) {
+        free(r);
+        return NULL;
+    }
+    r->hash = h;
+    r->refs = 1;
+    r->next = t->acls[h % t->nacl_buckets];
+    t->acls[h % t->nacl_buckets] = r;
+    t->nacls++;
+    return r;
+}
+
+static void acl_release(tree_t *t, acl_ref_t *r)
+{
+    if (r == NULL || --r->refs > 0) {
+        return;
+    }
+    for (acl_ref_t **pp = &t->acls[r->hash % t->nacl_buckets]; *pp;
+         pp = &(*pp)->next) {
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    }
+    acl_list_free(&r->list);
+    free(r);
+    t->nacls--;
+}
+
+/* Gives node x the ACL l (shared); false on out of memory. */
+static bool node_set_acl(tree_t *t, tree_node_t *x, const acl_list_t *l)
+{
+    acl_ref_t *r = acl_intern(t, l);
+    if (r == NULL) {
+        return false;
+    }
+    acl_release(t, x->acl);
+    x->acl = r;
+    return true;
+}
+
+static const acl_list_t *node_acl(const tree_node_t *x)
+{
+    static const acl_list_t none = {0, NULL};
+    return x->acl != NULL ? &x->acl->list : &none;
+}
+
+static void node_free(tree_t *t, tree_node_t *x)
 {
     if (x != NULL) {
         free(x->path);
         free(x->data);
-        acl_list_free(&x->acl);
+        acl_release(t, x->acl);
         free(x->kids);
         free(x);
     }
@@ -311,7 +420,6 @@ static tree_node_t *node_new(const char *path, size_t plen)
         return NULL;
     }
     x->plen = plen;
-    acl_list_init(&x->acl);
     return x;
 }
 
@@ -435,11 +543,15 @@ static int add_builtin(tree_t *t, const char *path, bool read_only)
         p = map_get(t, path, pl);
     }
     tree_node_t *x = node_new(path, strlen(path));
-    if (x == NULL ||
-        (read_only ? acl_list_read_unsafe(&x->acl)
-                   : acl_list_open_unsafe(&x->acl)) != ACL_OK ||
-        node_link(t, p, x) != 0) {
-        node_free(x);
+    acl_list_t acl;
+    acl_list_init(&acl);
+    bool ok = x != NULL &&
+              (read_only ? acl_list_read_unsafe(&acl)
+                         : acl_list_open_unsafe(&acl)) == ACL_OK &&
+              node_set_acl(t, x, &acl);
+    acl_list_free(&acl);
+    if (!ok || node_link(t, p, x) != 0) {
+        node_free(t, x);
         return -1;
     }
     if (read_only) {
@@ -484,9 +596,10 @@ void tree_free(tree_t *t)
         return;
     }
     for (size_t i = 0; i < t->cap; i++) {
-        node_free(t->slot[i]);
+        node_free(t, t->slot[i]);
     }
     free(t->slot);
+    free(t->acls); /* empty now: every node released its reference */
     free(t->own);
     tree_pending_clear(t);
     free(t->pend);
@@ -541,7 +654,7 @@ const uint8_t *tree_node_data(const tree_node_t *n, size_t *len)
 
 const acl_list_t *tree_node_acl(const tree_node_t *n)
 {
-    return &n->acl;
+    return node_acl(n);
 }
 
 /* ---- reads --------------------------------------------------------------- */
@@ -565,7 +678,7 @@ int tree_get_data(const tree_t *t, const char *path, const acl_auth_t *who,
     if (x == NULL) {
         return TREE_ZNONODE;
     }
-    if (!acl_check(&x->acl, ACL_READ, who)) {
+    if (!acl_check(node_acl(x), ACL_READ, who)) {
         return TREE_ZNOAUTH;
     }
     if (data != NULL) {
@@ -663,7 +776,7 @@ int tree_get_children(const tree_t *t, const char *path,
     if (x == NULL) {
         return TREE_ZNONODE;
     }
-    if (!acl_check(&x->acl, ACL_READ, who)) {
+    if (!acl_check(node_acl(x), ACL_READ, who)) {
         return TREE_ZNOAUTH;
     }
     strv_t b = {0};
@@ -688,14 +801,15 @@ int tree_get_acl(const tree_t *t, const char *path, const acl_auth_t *who,
     if (x == NULL) {
         return TREE_ZNONODE;
     }
-    if (!acl_check(&x->acl, ACL_READ | ACL_ADMIN, who)) {
+    if (!acl_check(node_acl(x), ACL_READ | ACL_ADMIN, who)) {
         return TREE_ZNOAUTH;
     }
-    bool admin = acl_check(&x->acl, ACL_ADMIN, who);
+    bool admin = acl_check(node_acl(x), ACL_ADMIN, who);
     acl_list_t tmp;
     acl_list_init(&tmp);
-    for (size_t i = 0; i < x->acl.n; i++) {
-        const acl_entry_t *e = &x->acl.v[i];
+    const acl_list_t *nacl = node_acl(x);
+    for (size_t i = 0; i < nacl->n; i++) {
+        const acl_entry_t *e = &nacl->v[i];
         char masked[ACL_MAX_STR + 3];
         const char *id = e->id.id;
         const char *c = strchr(id, ':');
@@ -735,7 +849,7 @@ int tree_all_children_number(const tree_t *t, const char *path,
     if (x == NULL) {
         return TREE_ZNONODE;
     }
-    if (!acl_check(&x->acl, ACL_READ, who)) {
+    if (!acl_check(node_acl(x), ACL_READ, who)) {
         return TREE_ZNOAUTH;
     }
     *count = strcmp(path, "/") == 0 ? (int32_t)t->n - 1 : count_desc(x);
@@ -1395,7 +1509,7 @@ static int get_rec(const tree_t *t, const char *path, pend_t *v)
     v->cversion = x->cversion;
     v->aversion = x->aversion;
     v->nkids = (int32_t)x->nkids;
-    v->acl = x->acl;
+    v->acl = *node_acl(x); /* borrowed; add_rec copies it */
     return TREE_ZOK;
 }
 
@@ -2002,9 +2116,9 @@ static int apply_create(tree_t *t, const tree_txn_t *x, int64_t zxid,
         return TREE_ZNODEEXISTS;
     }
     tree_node_t *c = node_new(x->path, n);
-    if (c == NULL || acl_list_copy(&c->acl, &x->acl) != ACL_OK ||
+    if (c == NULL || !node_set_acl(t, c, &x->acl) ||
         (x->data_len > 0 && (c->data = malloc(x->data_len)) == NULL)) {
-        node_free(c);
+        node_free(t, c);
         return TREE_ZSYSTEMERROR;
     }
     if (x->data_len > 0) {
@@ -2016,7 +2130,7 @@ static int apply_create(tree_t *t, const tree_txn_t *x, int64_t zxid,
     c->ctime = c->mtime = x->time;
     c->owner = x->ephemeral_owner;
     if (node_link(t, p, c) != 0) {
-        node_free(c);
+        node_free(t, c);
         return TREE_ZSYSTEMERROR;
     }
     int32_t pcv = x->parent_cversion;
@@ -2060,7 +2174,7 @@ static int delete_node(tree_t *t, const char *path, int64_t zxid,
         return TREE_ZNONODE;
     }
     node_unlink(t, c);
-    node_free(c);
+    node_free(t, c);
     if (trig(top, TREE_TRIG_DATA_CHILD, TREE_EV_DELETED, path, n) != 0 ||
         trig(top, TREE_TRIG_CHILD, TREE_EV_CHILDREN_CHANGED, path, ppl) !=
             0) {
@@ -2200,7 +2314,7 @@ static int apply_one(tree_t *t, const tree_txn_t *x, int64_t zxid,
                 rc = TREE_ZSYSTEMERROR;
             }
         } else {
-            if (acl_list_copy(&n->acl, &x->acl) != ACL_OK) {
+            if (!node_set_acl(t, n, &x->acl)) {
                 rc = TREE_ZSYSTEMERROR;
                 break;
             }
@@ -2267,7 +2381,7 @@ static int put_node(sink_t *s, const tree_node_t *x)
 {
     put_str(s, x->path);
     put_data(s, x->data, x->dlen, x->dnull);
-    put_acl(s, &x->acl);
+    put_acl(s, node_acl(x));
     put_i64(s, x->czxid);
     put_i64(s, x->mzxid);
     put_i64(s, x->ctime);
@@ -2375,7 +2489,13 @@ static int load_node(tree_t *t, rd_t *r, bool first)
             x->dlen = dl;
         }
     }
-    get_acl(r, &x->acl, t->cfg.max_acl);
+    acl_list_t acl;
+    acl_list_init(&acl);
+    get_acl(r, &acl, t->cfg.max_acl);
+    if (!r->bad && !node_set_acl(t, x, &acl)) {
+        r->bad = r->nomem = true;
+    }
+    acl_list_free(&acl);
     x->czxid = get_i64(r);
     x->mzxid = get_i64(r);
     x->ctime = get_i64(r);
@@ -2388,7 +2508,7 @@ static int load_node(tree_t *t, rd_t *r, bool first)
     if (r->bad || node_link(t, p, x) != 0) {
         r->nomem |= !r->bad;
         r->bad = true;
-        node_free(x);
+        node_free(t, x);
         return -1;
     }
     return 0;

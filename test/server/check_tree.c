@@ -232,6 +232,47 @@ START_TEST(test_stat_maintenance)
 }
 END_TEST
 
+/* ACLs are shared between nodes (one copy per distinct ACL): changing
+ * one node's ACL must leave every other node's alone, and nodes created
+ * with equal ACLs must still compare equal after a snapshot round trip. */
+START_TEST(test_shared_acls)
+{
+    acl_list_t open, ro;
+    acl_list_init(&open);
+    acl_list_init(&ro);
+    acl_list_open_unsafe(&open);
+    acl_list_read_unsafe(&ro);
+    ck_assert_int_eq(create("/s1"), 0);
+    ck_assert_int_eq(create("/s2"), 0);
+    ck_assert_int_eq(create("/s3"), 0);
+    tree_op_t op = {.type = TREE_OP_SET_ACL, .path = "/s2", .acl = &ro,
+                    .version = -1};
+    ck_assert_int_eq(run(&op), 0);
+    ck_assert(acl_list_equal(tree_node_acl(tree_lookup(t, "/s1")), &open));
+    ck_assert(acl_list_equal(tree_node_acl(tree_lookup(t, "/s2")), &ro));
+    ck_assert(acl_list_equal(tree_node_acl(tree_lookup(t, "/s3")), &open));
+    ck_assert_int_eq(del("/s1", -1), 0);
+    ck_assert(acl_list_equal(tree_node_acl(tree_lookup(t, "/s3")), &open));
+    /* /zookeeper/config has the read-only ACL too: still intact. */
+    ck_assert(acl_list_equal(
+        tree_node_acl(tree_lookup(t, "/zookeeper/config")), &ro));
+    uint8_t *buf;
+    size_t len;
+    tree_t *copy;
+    uint8_t d1[32], d2[32];
+    ck_assert_int_eq(tree_snapshot(t, &buf, &len), 0);
+    ck_assert_int_eq(tree_load(buf, len, NULL, &copy), 0);
+    ck_assert(acl_list_equal(tree_node_acl(tree_lookup(copy, "/s2")), &ro));
+    ck_assert_int_eq(tree_digest(t, d1), 0);
+    ck_assert_int_eq(tree_digest(copy, d2), 0);
+    ck_assert_mem_eq(d1, d2, 32);
+    free(buf);
+    tree_free(copy);
+    acl_list_free(&open);
+    acl_list_free(&ro);
+}
+END_TEST
+
 START_TEST(test_errors)
 {
     ck_assert_int_eq(create("/a"), 0);
@@ -1132,6 +1173,7 @@ static Suite *tree_suite(void)
     tcase_add_test(tc, test_initial);
     tcase_add_test(tc, test_stat_maintenance);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_shared_acls);
     tcase_add_test(tc, test_version_wrap);
     tcase_add_test(tc, test_sequential);
     tcase_add_test(tc, test_ephemerals);
