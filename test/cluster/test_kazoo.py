@@ -1443,5 +1443,60 @@ class EnsembleFailover(unittest.TestCase):
         self.assertIsNone(b.exists(self.root + "/moved-b2"))
 
 
+
+class Observers(unittest.TestCase):
+    """Three voters and one observer: the observer serves reads, writes
+    (forwarded) and watches, never counts toward a quorum, and follows a
+    new leader after the old one is killed."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cl = new_cluster(4, cls.__name__, observers=1)
+        cls.cl.start(timeout=90)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cl.stop()
+        cls.cl.kill_all()
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        close(*self.clients)
+
+    def c(self, member):
+        z = client(self.cl.connect_string([member]))
+        self.clients.append(z)
+        return z
+
+    def mode(self, member):
+        out = self.cl.four_letter(member, "srvr")
+        return [l.split(": ", 1)[1] for l in out.splitlines()
+                if l.startswith("Mode: ")][0]
+
+    def test_observer_serves_and_follows_a_new_leader(self):
+        self.assertEqual(self.mode(3), "observer")
+        obs, voter = self.c(3), self.c(0)
+        obs.create("/obs", b"1")                     # forwarded
+        voter.sync("/obs")
+        self.assertEqual(voter.get("/obs")[0], b"1")
+        ev = Events()
+        obs.get("/obs", watch=ev)
+        voter.set("/obs", b"2")
+        self.assertEqual(ev.get().type, EventType.CHANGED)
+        self.assertEqual(obs.get("/obs")[0], b"2")
+        old = self.cl.leader()
+        self.cl.kill(old)
+        self.cl.wait_ready(timeout=60,
+                           members=[i for i in range(4) if i != old])
+        self.assertNotEqual(self.cl.leader(), 3, "an observer never leads")
+        w = self.c([i for i in range(3) if i != old][0])
+        w.set("/obs", b"3")
+        obs.sync("/obs")
+        self.assertEqual(obs.get("/obs")[0], b"3")
+        self.assertEqual(self.mode(3), "observer")
+
+
 if __name__ == "__main__":
     main()

@@ -214,11 +214,14 @@ class Cluster(object):
     """A local ensemble of n real server processes (n=1: standalone)."""
 
     def __init__(self, impl, n, workdir=None, base_port=None, tick=None,
-                 extra_cfg=None, java_opts=None, quiet=True):
+                 extra_cfg=None, java_opts=None, quiet=True, observers=0):
         if impl not in IMPLS:
             raise ValueError("impl must be one of %r" % (IMPLS,))
         self.impl = impl
         self.n = int(n)
+        # The last `observers` members are observers (":observer" on their
+        # server line, peerType=observer in their own zoo.cfg).
+        self.observers = int(observers)
         self._own_workdir = workdir is None
         self.workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="zkc-"))
         os.makedirs(self.workdir, exist_ok=True)
@@ -237,6 +240,9 @@ class Cluster(object):
         self.write_config()
 
     # -- layout -------------------------------------------------------------
+    def is_observer(self, i):
+        return i >= self.n - self.observers
+
     def client_port(self, i):
         return self.base_port + i
 
@@ -290,8 +296,11 @@ class Cluster(object):
             ]
             if self.n > 1:
                 for j in range(self.n):
-                    lines.append("server.%d=127.0.0.1:%d:%d" % (
-                        j + 1, self.quorum_port(j), self.election_port(j)))
+                    lines.append("server.%d=127.0.0.1:%d:%d%s" % (
+                        j + 1, self.quorum_port(j), self.election_port(j),
+                        ":observer" if self.is_observer(j) else ""))
+                if self.is_observer(i):
+                    lines.append("peerType=observer")
             lines += self.extra_cfg
             with open(self.cfg_path(i), "w") as f:
                 f.write("\n".join(lines) + "\n")
