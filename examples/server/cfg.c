@@ -135,6 +135,10 @@ static const key_spec_t key_specs[] = {
      0},
     {"sessionSecret", set_string, FIELD(session_secret), 0, 0, 0},
     {"syncDiffMax", set_int, FIELD(sync_diff_max), 1, INT_MAX, 0},
+    {"znode.container.checkIntervalMs", set_int, FIELD(container_check_ms),
+     1, INT_MAX, 0},
+    {"zookeeper.znode.container.checkIntervalMs", set_int,
+     FIELD(container_check_ms), 1, INT_MAX, 0},
     /* The super user: "super:" base64(sha1("super:password")), ZooKeeper's
      * zookeeper.DigestAuthenticationProvider.superDigest property. */
     {"DigestAuthenticationProvider.superDigest", set_string,
@@ -1330,6 +1334,7 @@ void cfg_default(cfg_t *c)
     c->snap_retain_count = MIN_SNAP_RETAIN;
     c->force_sync = 1;
     c->sync_diff_max = 100000;
+    c->container_check_ms = 10000;
     c->extended_types = 0;
     memcpy(c->fourlw_whitelist, "srvr", sizeof "srvr");
     memcpy(c->session_secret, "zabd", sizeof "zabd");

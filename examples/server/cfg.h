@@ -80,6 +80,10 @@ typedef struct cfg {
      * transactions is synchronised by SNAP instead of DIFF; default
      * 100000 (libzab's ZAB_OPT_DIFF_MAX). */
     int sync_diff_max;
+    /* znode.container.checkIntervalMs: how often the leader looks for
+     * empty containers and expired TTL nodes; default 10000 (ZooKeeper:
+     * 60000). */
+    int container_check_ms;
     /* DigestAuthenticationProvider.superDigest: "super:BASE64SHA1" ("" =
      * no super user). */
     char super_digest[256];

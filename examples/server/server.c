@@ -972,7 +972,7 @@ static void run_timers(srv_t *s, uint64_t *wake)
     }
     if (s->now >= s->next_container_check) {
         check_containers(s);
-        s->next_container_check = s->now + SRV_CONTAINER_CHECK_MS;
+        s->next_container_check = s->now + (uint64_t)s->cfg.container_check_ms;
     }
     if (s->next_touch < *wake)
         *wake = s->next_touch;
@@ -1118,7 +1118,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
                       (int64_t)((uint64_t)cfg->myid << 56);
     s->rng = s->incarnation | 1;
     next_snap_threshold(s);
-    s->next_container_check = s->now + SRV_CONTAINER_CHECK_MS;
+    s->next_container_check = s->now + (uint64_t)s->cfg.container_check_ms;
     tree_config_default(&s->tree_cfg);
     s->tree_cfg.max_data = (size_t)cfg->jute_maxbuffer;
     s->tree_cfg.extended_types = cfg->extended_types != 0;

@@ -43,9 +43,6 @@ typedef struct srv srv_t;
  * order, after everything that happened to it before. */
 #define SRV_OP_REVALIDATE (-20)
 
-/* How often the leader looks for empty containers and expired TTL nodes
- * (ZooKeeper's znode.container.checkIntervalMs is 60 s). */
-#define SRV_CONTAINER_CHECK_MS 10000
 
 /* What an epoll registration points at. */
 enum io_kind { IO_CLIENT_LISTEN = 1, IO_PEER_LISTEN, IO_CLIENT, IO_PEER };

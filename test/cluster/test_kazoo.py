@@ -33,7 +33,7 @@ from kazoo.security import (ACL, Id, make_digest_acl, make_digest_acl_credential
                             OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, Permissions)
 
 # How long to wait for the server's background deletion of containers and
-# TTL nodes (ZooKeeper is started with znode.container.checkIntervalMs=500).
+# TTL nodes (both servers check every 500 ms: znode.container.checkIntervalMs).
 CONTAINER_WAIT = float(os.environ.get("ZKC_CONTAINER_WAIT", "15"))
 
 

@@ -294,6 +294,9 @@ class Cluster(object):
                 # "zookeeper.<key>": this enables TTL nodes.
                 "extendedTypesEnabled=true",
             ]
+            if self.impl == "zabd":
+                # The same check interval ZooKeeper gets as -D below.
+                lines.append("znode.container.checkIntervalMs=500")
             if self.n > 1:
                 for j in range(self.n):
                     lines.append("server.%d=127.0.0.1:%d:%d%s" % (
