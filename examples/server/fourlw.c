@@ -192,8 +192,26 @@ static void cmd_envi(const srv_t *s, net_buf_t *b)
     (void)s;
 }
 
+/* FourLetterCommands.ZK_NOT_SERVING: what the commands that describe
+ * the running server answer while it has no leader to serve with. */
+#define ZK_NOT_SERVING "This ZooKeeper instance is not currently serving requests\n"
+
+static bool needs_serving(const char *cmd)
+{
+    static const char *const words[] = {"srvr", "stat", "cons", "mntr",
+                                        "wchs", "dirs"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strcmp(cmd, words[i]))
+            return true;
+    return false;
+}
+
 static void answer(srv_t *s, const char *cmd, net_buf_t *b)
 {
+    if (!s->serving && needs_serving(cmd)) {
+        out(b, ZK_NOT_SERVING);
+        return;
+    }
     if (!strcmp(cmd, "ruok")) {
         out(b, "imok");
     } else if (!strcmp(cmd, "srvr")) {
@@ -222,7 +240,7 @@ static void answer(srv_t *s, const char *cmd, net_buf_t *b)
         out(b, "%zu connections watching %zu paths\nTotal watches:%zu\n",
             conns, paths, total);
     } else if (!strcmp(cmd, "isro")) {
-        out(b, "rw");
+        out(b, s->serving ? "rw" : "null"); /* IsroCommand */
     } else if (!strcmp(cmd, "dirs")) {
         out(b, "datadir_size: 0\nlogdir_size: 0\n");
     } else {
