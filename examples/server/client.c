@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -288,7 +287,7 @@ void client_accept(srv_t *s)
         c->srv = s;
         c->id = ++s->next_client_id;
         c->state = CLIENT_HANDSHAKE;
-        c->connected_ms = c->last_heard_ms = s->now;
+        c->connected_ms = s->now;
         c->last_zxid = -1;
         c->last_cxid = -1;
         snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -427,14 +426,6 @@ client_t *client_by_session(srv_t *s, int64_t session)
 {
     for (client_t *c = s->clients; c; c = c->next)
         if (c->session == session && c->state != CLIENT_HANDSHAKE)
-            return c;
-    return NULL;
-}
-
-client_t *client_by_id(srv_t *s, uint64_t id)
-{
-    for (client_t *c = s->clients; c; c = c->next)
-        if (c->id == id)
             return c;
     return NULL;
 }
@@ -990,53 +981,14 @@ static bool is_write(int32_t type)
     }
 }
 
-static int propose_cmd(srv_t *s, client_t *c, int32_t type, int32_t arg,
-                       const uint8_t *pkt, size_t len, uint64_t *seq,
-                       int kind)
-{
-    cmd_t cmd;
-    uint8_t *buf;
-    size_t blen;
-    memset(&cmd, 0, sizeof cmd);
-    cmd.origin = s->cfg.myid;
-    cmd.incarnation = s->incarnation;
-    cmd.seq = ++s->next_seq;
-    cmd.session = c->session;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    cmd.time = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    cmd.type = type;
-    cmd.arg = arg;
-    cmd.nids = c->nids;
-    memcpy(cmd.ids, c->ids, c->nids * sizeof c->ids[0]);
-    cmd.request = pkt;
-    cmd.request_len = len;
-    if (cmd_encode(&cmd, &buf, &blen) != 0)
-        return ZAB_ENOMEM;
-    inflight_t e = { cmd.seq, c, kind, s->now };
-    if (inflight_push(&s->inflight, &e) != 0) {
-        free(buf);
-        return ZAB_ENOMEM;
-    }
-    int rc = srv_propose(s, buf, blen);
-    free(buf);
-    if (rc != 0) {
-        /* Not proposed: take it back off the ring (it is the newest). */
-        s->inflight.n--;
-        return rc;
-    }
-    c->refs++;
-    *seq = cmd.seq;
-    return 0;
-}
-
 static void start_write(srv_t *s, client_t *c, int32_t xid, int32_t type,
                         const uint8_t *pkt, size_t len)
 {
     uint64_t seq;
     int32_t ctype = type == JUTE_OP_CLOSESESSION ? TREE_OP_CLOSE_SESSION
                                                  : type;
-    int rc = propose_cmd(s, c, ctype, 0, pkt, len, &seq, INFLIGHT_WRITE);
+    int rc = srv_propose_cmd(s, c, ctype, 0, 0, pkt, len, INFLIGHT_WRITE,
+                             &seq);
     if (rc != 0) {
         /* No leader, or its queue is full: the client must retry, which
          * it does on a lost connection (the outcome is then "unknown",
@@ -1063,7 +1015,7 @@ static void start_sync(srv_t *s, client_t *c, int32_t xid,
     memcpy(q->pkt, pkt, len);
     q->pkt_len = len;
     q->seq = ++s->next_seq;
-    inflight_t e = { q->seq, c, INFLIGHT_SYNC, s->now };
+    inflight_t e = { q->seq, c, INFLIGHT_SYNC };
     if (inflight_push(&s->barriers, &e) != 0) {
         client_close(s, c, "out of memory");
         return;
@@ -1261,8 +1213,8 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
     if (req.session_id == 0) {
         uint64_t seq;
         c->session = s->next_session++;
-        int rc = propose_cmd(s, c, TREE_OP_CREATE_SESSION, t, NULL, 0, &seq,
-                             INFLIGHT_SESSION);
+        int rc = srv_propose_cmd(s, c, TREE_OP_CREATE_SESSION, t, 0, NULL,
+                                 0, INFLIGHT_SESSION, &seq);
         if (rc != 0)
             client_close(s, c, zab_strerror(rc));
         return;
@@ -1278,8 +1230,8 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
      * order (a session created or closed on another member is seen), and
      * every server learns that the session now lives here. */
     uint64_t seq;
-    int rc = propose_cmd(s, c, SRV_OP_REVALIDATE, 0, NULL, 0, &seq,
-                         INFLIGHT_REVALIDATE);
+    int rc = srv_propose_cmd(s, c, SRV_OP_REVALIDATE, 0, 0, NULL, 0,
+                             INFLIGHT_REVALIDATE, &seq);
     if (rc != 0)
         client_close(s, c, zab_strerror(rc));
 }
@@ -1329,7 +1281,6 @@ static void process_input_loop(srv_t *s, client_t *c)
         }
         c->packets_in++;
         s->stats.packets_in++;
-        c->last_heard_ms = s->now;
         c->touched = true;
         if (c->state == CLIENT_HANDSHAKE) {
             handle_connect(s, c, p + 4, body);
@@ -1384,43 +1335,36 @@ void client_send_event(srv_t *s, client_t *c, int32_t type, const char *path)
     jute_writer_free(&w);
 }
 
+/* Adds a session to the touch report being built in buf (n entries so
+ * far), sending a full batch; the leader touches its own tracker. */
+static void touch_one(srv_t *s, uint8_t *buf, uint32_t *n, int64_t id)
+{
+    if (s->serving && s->role == ZAB_LEADING) {
+        session_touch(s->sessions, id, s->now);
+        return;
+    }
+    uint8_t *q = buf + 4 + 8 * (size_t)*n;
+    net_put_u32(q, (uint32_t)((uint64_t)id >> 32));
+    net_put_u32(q + 4, (uint32_t)id);
+    if (++*n == 512) {
+        net_put_u32(buf, *n);
+        peer_send(s, s->leader, PEER_TOUCH, buf, 4 + 8 * (size_t)*n);
+        *n = 0;
+    }
+}
+
 void client_touch_report(srv_t *s)
 {
     uint8_t buf[4 + 8 * 512];
     uint32_t n = 0;
-    bool leader = s->serving && s->role == ZAB_LEADING;
-    for (size_t i = 0; i < s->nclosed_touches; i++) {
-        int64_t id = s->closed_touches[i];
-        if (leader) {
-            session_touch(s->sessions, id, s->now);
-            continue;
-        }
-        uint8_t *q = buf + 4 + 8 * (size_t)n;
-        net_put_u32(q, (uint32_t)((uint64_t)id >> 32));
-        net_put_u32(q + 4, (uint32_t)id);
-        if (++n == 512) {
-            net_put_u32(buf, n);
-            peer_send(s, s->leader, PEER_TOUCH, buf, 4 + 8 * (size_t)n);
-            n = 0;
-        }
-    }
+    for (size_t i = 0; i < s->nclosed_touches; i++)
+        touch_one(s, buf, &n, s->closed_touches[i]);
     s->nclosed_touches = 0;
     for (client_t *c = s->clients; c; c = c->next) {
         if (c->state != CLIENT_OPEN || !c->touched)
             continue;
         c->touched = false;
-        if (leader) {
-            session_touch(s->sessions, c->session, s->now);
-            continue;
-        }
-        uint8_t *q = buf + 4 + 8 * (size_t)n;
-        net_put_u32(q, (uint32_t)((uint64_t)c->session >> 32));
-        net_put_u32(q + 4, (uint32_t)c->session);
-        if (++n == 512) {
-            net_put_u32(buf, n);
-            peer_send(s, s->leader, PEER_TOUCH, buf, 4 + 8 * (size_t)n);
-            n = 0;
-        }
+        touch_one(s, buf, &n, c->session);
     }
     if (n && s->serving && s->leader) {
         net_put_u32(buf, n);

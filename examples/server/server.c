@@ -560,16 +560,11 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
                  * closed; the client reconnects to where it moved. */
                 client_close(s, e.c, "session moved to another server");
             } else if (e.c) {
+                /* `type` is the request's op code (closeSession's
+                 * TREE_OP_CLOSE_SESSION is JUTE_OP_CLOSESESSION). */
                 uint8_t *reply = NULL;
                 size_t rlen = 0;
-                jute_reader_t r;
-                jute_request_header_t h = { 0, type };
-                jute_reader_init(&r, c.request, c.request_len, NULL);
-                if (c.request_len)
-                    jute_read_request_header(&r, &h);
-                if (c.type == TREE_OP_CLOSE_SESSION)
-                    h.type = JUTE_OP_CLOSESESSION;
-                if (client_encode_result(s, c.request, c.request_len, h.type,
+                if (client_encode_result(s, c.request, c.request_len, type,
                                          &res, rc, &reply, &rlen) == 0) {
                     client_write_done(s, e.c, c.seq, reply, rlen,
                                       c.type == TREE_OP_CLOSE_SESSION);
@@ -773,16 +768,8 @@ static void h_barrier_done(void *ud, uint64_t cookie, int status)
         inflight_t b = *e;
         inflight_pop(&s->barriers);
         int st = b.seq == cookie ? status : ZAB_ECANCELED;
-        if (b.c) {
-            if (b.kind == INFLIGHT_REVALIDATE && st != 0)
-                /* Not known either way: the client retries elsewhere. */
-                client_close(s, b.c, "could not revalidate the session");
-            else if (b.kind == INFLIGHT_REVALIDATE)
-                client_session_ready(s, b.c,
-                                     tree_session_get(s->tree, b.c->session,
-                                                      NULL));
-            else
-                client_sync_done(s, b.c, b.seq, st);
+        if (b.c) { /* only syncs wait on barriers */
+            client_sync_done(s, b.c, b.seq, st);
             client_release(s, b.c);
         }
     }
@@ -803,10 +790,6 @@ static void on_durable(void *ud, uint64_t token, int status)
         srv_log(s, "zab_persisted: %s", zab_strerror(rc));
 }
 
-int srv_propose(srv_t *s, const void *data, size_t len)
-{
-    return zab_propose(s->zab, data, len, NULL);
-}
 
 /* ---- periodic work ---------------------------------------------------------- */
 
@@ -888,35 +871,45 @@ static void reap_snapshot(srv_t *s, bool wait)
                   r > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-/* A command the server itself originates (no client waits for it):
- * session expiry, container deletion. */
-static int propose_internal(srv_t *s, int32_t type, int64_t session,
-                            const uint8_t *request, size_t request_len)
+int srv_propose_cmd(srv_t *s, client_t *c, int32_t type, int32_t arg,
+                    int64_t session, const uint8_t *request,
+                    size_t request_len, int kind, uint64_t *seq)
 {
-    cmd_t c;
+    cmd_t cmd;
     uint8_t *buf;
     size_t len;
-    memset(&c, 0, sizeof c);
-    c.origin = s->cfg.myid;
-    c.incarnation = s->incarnation;
-    c.seq = ++s->next_seq;
-    c.session = session;
-    c.time = wall_ms();
-    c.type = type;
-    c.request = request;
-    c.request_len = request_len;
-    if (cmd_encode(&c, &buf, &len) != 0)
+    memset(&cmd, 0, sizeof cmd);
+    cmd.origin = s->cfg.myid;
+    cmd.incarnation = s->incarnation;
+    cmd.seq = ++s->next_seq;
+    cmd.session = c ? c->session : session;
+    cmd.time = wall_ms();
+    cmd.type = type;
+    cmd.arg = arg;
+    if (c) {
+        cmd.nids = c->nids;
+        memcpy(cmd.ids, c->ids, c->nids * sizeof c->ids[0]);
+    }
+    cmd.request = request;
+    cmd.request_len = request_len;
+    if (cmd_encode(&cmd, &buf, &len) != 0)
         return ZAB_ENOMEM;
-    inflight_t e = { c.seq, NULL, INFLIGHT_WRITE, s->now };
+    inflight_t e = { cmd.seq, c, kind };
     if (inflight_push(&s->inflight, &e) != 0) {
         free(buf);
         return ZAB_ENOMEM;
     }
-    int rc = srv_propose(s, buf, len);
+    int rc = zab_propose(s->zab, buf, len, NULL);
     free(buf);
-    if (rc != 0)
+    if (rc != 0) {
         s->inflight.n--; /* not proposed: drop the entry just pushed */
-    return rc;
+        return rc;
+    }
+    if (c)
+        c->refs++;
+    if (seq)
+        *seq = cmd.seq;
+    return 0;
 }
 
 /* The leader expires sessions nobody heard from within their timeout. */
@@ -927,8 +920,8 @@ static void expire_sessions(srv_t *s)
         return;
     size_t n = session_expired(s->sessions, s->now, ids, 64);
     for (size_t i = 0; i < n; i++) {
-        if (propose_internal(s, TREE_OP_CLOSE_SESSION, ids[i], NULL, 0) !=
-            0) {
+        if (srv_propose_cmd(s, NULL, TREE_OP_CLOSE_SESSION, 0, ids[i], NULL,
+                            0, INFLIGHT_WRITE, NULL) != 0) {
             /* Try again at the next sweep. */
             session_unmark_all(s->sessions);
             break;
@@ -948,9 +941,9 @@ static void check_containers(srv_t *s)
     if (tree_container_candidates(s->tree, wall_ms(), &paths, &n) != TREE_ZOK)
         return;
     for (size_t i = 0; i < n && i < 1000; i++)
-        if (propose_internal(s, TREE_OP_DELETE_CONTAINER, 0,
-                             (const uint8_t *)paths[i],
-                             strlen(paths[i])) != 0)
+        if (srv_propose_cmd(s, NULL, TREE_OP_DELETE_CONTAINER, 0, 0,
+                            (const uint8_t *)paths[i], strlen(paths[i]),
+                            INFLIGHT_WRITE, NULL) != 0)
             break;
     tree_strv_free(paths, n);
 }

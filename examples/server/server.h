@@ -135,7 +135,6 @@ typedef struct client {
     bool touched;        /* a packet arrived since the last touch report */
     bool in_input;       /* process_input is running (no re-entry) */
     uint64_t connected_ms;
-    uint64_t last_heard_ms;
     int32_t last_cxid;
     int64_t last_zxid;
     uint64_t packets_in, packets_out;
@@ -154,8 +153,7 @@ typedef struct client {
 typedef struct inflight {
     uint64_t seq;
     client_t *c;   /* NULL for the server's own commands */
-    int kind;      /* INFLIGHT_WRITE, _SESSION, _CLOSE, _SYNC, _REVALIDATE */
-    uint64_t started_ms;
+    int kind;      /* INFLIGHT_WRITE, _SESSION, _SYNC, _REVALIDATE */
 } inflight_t;
 
 enum { INFLIGHT_WRITE = 1, INFLIGHT_SESSION, INFLIGHT_SYNC,
@@ -285,8 +283,14 @@ void srv_log(srv_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int srv_epoll_set(srv_t *s, io_t *io, uint32_t events);
 void srv_epoll_del(srv_t *s, io_t *io);
-/* Proposes a command; 0 or a ZAB_E* code. */
-int srv_propose(srv_t *s, const void *data, size_t len);
+/* Proposes a command of ours (see cmd.h) and records it in the in-flight
+ * ring: for client c (its session, its identities, a reference taken on
+ * it) or, with c NULL, for the server itself on `session` (expiry,
+ * container deletion).  *seq (if not NULL) gets its number.  0 or a
+ * ZAB_E* code from zab_propose(); nothing is recorded on failure. */
+int srv_propose_cmd(srv_t *s, client_t *c, int32_t type, int32_t arg,
+                    int64_t session, const uint8_t *request,
+                    size_t request_len, int kind, uint64_t *seq);
 const char *srv_mode(const srv_t *s);
 int inflight_push(inflight_ring_t *r, const inflight_t *e);
 inflight_t *inflight_front(inflight_ring_t *r);
@@ -320,7 +324,6 @@ void client_session_ready(srv_t *s, client_t *c, bool valid);
 void client_sync_done(srv_t *s, client_t *c, uint64_t seq, int status);
 void client_send_event(srv_t *s, client_t *c, int32_t type,
                        const char *path);
-client_t *client_by_id(srv_t *s, uint64_t id);
 client_t *client_by_session(srv_t *s, int64_t session);
 void client_touch_report(srv_t *s);
 /* Run requests that were waiting for capacity (global outstanding limit). */
