@@ -126,10 +126,9 @@ static const key_spec_t key_specs[] = {
     {"autopurge.snapRetainCount", set_snap_retain, FIELD(snap_retain_count),
      0, 0, 0},
     {"forceSync", set_yes_no, FIELD(force_sync), 0, 0, 0},
-    {"zookeeper.extendedTypesEnabled", set_true_false,
-     FIELD(extended_types), 0, 0, 0},
     /* ZooKeeper turns an unknown zoo.cfg key k into the system property
-     * zookeeper.k, so this short form is what works in a real zoo.cfg. */
+     * zookeeper.k, so this short form is what works in a real zoo.cfg;
+     * the property's name is accepted too (see find_key). */
     {"extendedTypesEnabled", set_true_false, FIELD(extended_types), 0, 0, 0},
     {"4lw.commands.whitelist", set_whitelist, FIELD(fourlw_whitelist), 0, 0,
      0},
@@ -137,13 +136,9 @@ static const key_spec_t key_specs[] = {
     {"syncDiffMax", set_int, FIELD(sync_diff_max), 1, INT_MAX, 0},
     {"znode.container.checkIntervalMs", set_int, FIELD(container_check_ms),
      1, INT_MAX, 0},
-    {"zookeeper.znode.container.checkIntervalMs", set_int,
-     FIELD(container_check_ms), 1, INT_MAX, 0},
     /* The super user: "super:" base64(sha1("super:password")), ZooKeeper's
      * zookeeper.DigestAuthenticationProvider.superDigest property. */
     {"DigestAuthenticationProvider.superDigest", set_string,
-     FIELD(super_digest), 0, 0, 0},
-    {"zookeeper.DigestAuthenticationProvider.superDigest", set_string,
      FIELD(super_digest), 0, 0, 0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
@@ -151,12 +146,19 @@ static const key_spec_t key_specs[] = {
 
 #define NKEYS (sizeof key_specs / sizeof key_specs[0])
 
+/* A key of the table; "zookeeper.K" is K, as ZooKeeper reads an unknown
+ * zoo.cfg key K as the system property zookeeper.K (so settings written
+ * either way, e.g. zookeeper.extendedTypesEnabled, work). */
 static const key_spec_t *find_key(const char *name)
 {
+    static const char prefix[] = "zookeeper.";
     for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(key_specs[i].name, name) == 0) {
             return &key_specs[i];
         }
+    }
+    if (strncmp(name, prefix, sizeof prefix - 1) == 0) {
+        return find_key(name + sizeof prefix - 1);
     }
     return NULL;
 }
@@ -965,7 +967,10 @@ static int apply_entry(parser_t *p, const char *key, const char *value)
                  "counts", key, *seen);
         }
         *seen = p->line;
-        return k->set(p, k, value);
+        /* Messages name the key as written (zookeeper.K or K). */
+        key_spec_t as_written = *k;
+        as_written.name = key;
+        return k->set(p, &as_written, value);
     }
     if (has_prefix(key, "server.")) {
         return set_server(p, key, value);
