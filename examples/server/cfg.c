@@ -140,6 +140,10 @@ static const key_spec_t key_specs[] = {
      * zookeeper.DigestAuthenticationProvider.superDigest property. */
     {"DigestAuthenticationProvider.superDigest", set_string,
      FIELD(super_digest), 0, 0, 0},
+    /* ZooKeeper's Java system property -Dreadonlymode.enabled=true (its
+     * zoo.cfg cannot set it); a zoo.cfg key for zabd. */
+    {"readonlymode.enabled", set_true_false, FIELD(read_only_mode), 0, 0,
+     0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
 };
@@ -881,7 +885,7 @@ static const char *const zk_ignored_keys[] = {
     "snapshot.trust.empty", "snapshot.compression.method",
     "sessionRequireClientSASLAuth", "enforce.auth.enabled",
     "enforce.auth.schemes", "X509AuthenticationProvider.superUser",
-    "readonlymode.enabled", "watchManagerName", "connectionMaxTokens",
+    "watchManagerName", "connectionMaxTokens",
     "connectionTokenFillTime", "connectionTokenFillCount",
     "connectionFreezeTime", "connectionDropIncrease",
     "connectionDropDecrease", "connectionDecreaseRatio",

@@ -87,6 +87,9 @@ typedef struct cfg {
     /* DigestAuthenticationProvider.superDigest: "super:BASE64SHA1" ("" =
      * no super user). */
     char super_digest[256];
+    /* readonlymode.enabled: a member cut off from its quorum serves reads
+     * to clients that asked for read-only sessions; default 0. */
+    int read_only_mode;
 
     /* Ensemble. */
     size_t nservers;

@@ -369,6 +369,18 @@ void client_close_all(srv_t *s, const char *why)
         client_close(s, s->clients, why);
 }
 
+void client_read_only_sweep(srv_t *s)
+{
+    for (client_t *c = s->clients, *nx; c; c = nx) {
+        nx = c->next;
+        uint64_t last = c->last_rx_ms > c->connected_ms ? c->last_rx_ms
+                                                        : c->connected_ms;
+        if (c->read_only && !c->closed &&
+            s->now - last > (uint64_t)c->timeout)
+            client_close(s, c, "read-only session timed out");
+    }
+}
+
 static void reap(srv_t *s)
 {
     client_t **pp = &s->dead_clients;
@@ -1085,6 +1097,27 @@ static void do_auth(srv_t *s, client_t *c, const jute_auth_packet_t *a)
     c->state = CLIENT_CLOSING;
 }
 
+/* A read-only session (ZooKeeper's ReadOnlyRequestProcessor): what would
+ * change the tree, and sync, which needs a leader, fail with NOTREADONLY;
+ * closeSession is answered and the connection closed, the global session
+ * left to expire once a leader is back.  True if the request was handled.
+ * Nothing is ever queued on a read-only connection, so answering at once
+ * keeps the session's order. */
+static bool read_only_refused(srv_t *s, client_t *c, int32_t xid,
+                              int32_t type)
+{
+    if (type == JUTE_OP_CLOSESESSION) {
+        send_error(s, c, xid, JUTE_ZOK);
+        c->state = CLIENT_CLOSING;
+        return true;
+    }
+    if (is_write(type) || type == JUTE_OP_SYNC || type == JUTE_OP_RECONFIG) {
+        send_error(s, c, xid, JUTE_ZNOTREADONLY);
+        return true;
+    }
+    return false;
+}
+
 static void handle_request(srv_t *s, client_t *c, const uint8_t *pkt,
                            size_t len)
 {
@@ -1105,6 +1138,8 @@ static void handle_request(srv_t *s, client_t *c, const uint8_t *pkt,
         client_close(s, c, "malformed request");
         return;
     }
+    if (c->read_only && read_only_refused(s, c, req.hdr.xid, req.hdr.type))
+        return;
     switch (req.hdr.type) {
     case JUTE_OP_AUTH:
         do_auth(s, c, &req.u.auth);
@@ -1147,7 +1182,7 @@ static void send_connect_response(srv_t *s, client_t *c, bool valid)
         session_password(s->cfg.session_secret, c->session, pw);
     jute_connect_response_t r = {
         0, valid ? c->timeout : 0, valid ? c->session : 0,
-        { pw, 16 }, c->has_read_only, false
+        { pw, 16 }, c->has_read_only, c->read_only
     };
     jute_writer_init(&w, 0);
     size_t mark = jute_packet_begin(&w);
@@ -1179,6 +1214,29 @@ void client_session_ready(srv_t *s, client_t *c, bool valid)
     process_input(s, c);
 }
 
+/* A read-only session, decided here without a quorum (ZooKeeper's
+ * ReadOnlyZooKeeperServer): a known session with the right password keeps
+ * its id; a new one gets an id of ours that no leader has heard of, so it
+ * is not valid on a server with a quorum, as in ZooKeeper, whose clients
+ * ask a read-write server for a new session then. */
+static void connect_read_only(srv_t *s, client_t *c,
+                              const jute_connect_request_t *req)
+{
+    c->read_only = true;
+    if (req->session_id == 0) {
+        c->session = s->next_session++;
+        client_session_ready(s, c, true);
+        return;
+    }
+    uint8_t pw[16];
+    c->session = req->session_id;
+    session_password(s->cfg.session_secret, req->session_id, pw);
+    client_session_ready(s, c,
+                         req->passwd.len == 16 &&
+                             memcmp(req->passwd.data, pw, 16) == 0 &&
+                             tree_session_get(s->tree, c->session, NULL));
+}
+
 static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
                            size_t len)
 {
@@ -1190,9 +1248,16 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
         client_close(s, c, "malformed ConnectRequest");
         return;
     }
+    bool read_only = false;
     if (!s->serving) {
-        client_close(s, c, "not serving: no leader yet");
-        return;
+        if (!s->read_only || !req.has_read_only || !req.read_only) {
+            client_close(s, c, s->read_only
+                                   ? "read-only mode: the client did not "
+                                     "ask for a read-only session"
+                                   : "not serving: no leader yet");
+            return;
+        }
+        read_only = true;
     }
     if (req.last_zxid_seen > tree_last_zxid(s->tree)) {
         srv_log(s, "refusing session from %s: it has seen zxid 0x%" PRIx64
@@ -1210,6 +1275,10 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
     c->timeout = t;
     c->has_read_only = req.has_read_only;
     c->state = CLIENT_SESSION_WAIT;
+    if (read_only) {
+        connect_read_only(s, c, &req);
+        return;
+    }
     if (req.session_id == 0) {
         uint64_t seq;
         c->session = s->next_session++;
@@ -1282,6 +1351,7 @@ static void process_input_loop(srv_t *s, client_t *c)
         c->packets_in++;
         s->stats.packets_in++;
         c->touched = true;
+        c->last_rx_ms = s->now;
         if (c->state == CLIENT_HANDSHAKE) {
             handle_connect(s, c, p + 4, body);
         } else {

@@ -208,7 +208,7 @@ static bool needs_serving(const char *cmd)
 
 static void answer(srv_t *s, const char *cmd, net_buf_t *b)
 {
-    if (!s->serving && needs_serving(cmd)) {
+    if (!s->serving && !s->read_only && needs_serving(cmd)) {
         out(b, ZK_NOT_SERVING);
         return;
     }
@@ -240,7 +240,8 @@ static void answer(srv_t *s, const char *cmd, net_buf_t *b)
         out(b, "%zu connections watching %zu paths\nTotal watches:%zu\n",
             conns, paths, total);
     } else if (!strcmp(cmd, "isro")) {
-        out(b, s->serving ? "rw" : "null"); /* IsroCommand */
+        /* IsroCommand: "ro" from a ReadOnlyZooKeeperServer */
+        out(b, s->serving ? "rw" : s->read_only ? "ro" : "null");
     } else if (!strcmp(cmd, "dirs")) {
         out(b, "datadir_size: 0\nlogdir_size: 0\n");
     } else {

@@ -61,6 +61,8 @@ const char *srv_mode(const srv_t *s)
 {
     if (s->cfg.standalone)
         return "standalone";
+    if (s->read_only)
+        return "read-only";
     switch (s->role) {
     case ZAB_LEADING:
         return "leader";
@@ -744,6 +746,14 @@ static void h_role_change(void *ud, zab_role_t role, uint32_t leader,
     s->role_since_ms = s->now;
     srv_log(s, "%s%s, leader %u, epoch %u", zab_role_name(role),
             serving ? " (serving)" : "", leader, epoch);
+    if (s->read_only && role != ZAB_LOOKING) {
+        /* As ZooKeeper shuts its ReadOnlyZooKeeperServer down once the
+         * election ends: the read-only sessions reconnect to a server
+         * with a quorum (their global sessions are intact). */
+        s->read_only = false;
+        srv_log(s, "leaving read-only mode");
+        client_close_all(s, "read-only mode ended");
+    }
     if (was_serving && !s->serving) {
         /* As a ZooKeeper server that stops serving: every client must
          * reconnect (to us later, or to another member). */
@@ -948,6 +958,27 @@ static void check_containers(srv_t *s)
     tree_strv_free(paths, n);
 }
 
+/* readonlymode.enabled: as ZooKeeper's QuorumPeer, a member that has been
+ * looking for a leader for max(2 s, tickTime) decides it is partitioned
+ * and serves reads to read-only clients until an election ends. */
+static void check_read_only(srv_t *s, uint64_t *wake)
+{
+    if (!s->cfg.read_only_mode || s->cfg.standalone || s->read_only ||
+        s->role != ZAB_LOOKING)
+        return;
+    uint64_t grace = (uint64_t)(s->cfg.tick_time > 2000 ? s->cfg.tick_time
+                                                        : 2000);
+    uint64_t at = s->role_since_ms + grace;
+    if (s->now < at) {
+        if (at < *wake)
+            *wake = at;
+        return;
+    }
+    s->read_only = true;
+    srv_log(s, "no leader for %" PRIu64 " ms: serving read-only clients",
+            s->now - s->role_since_ms);
+}
+
 static void run_timers(srv_t *s, uint64_t *wake)
 {
     uint64_t deadline;
@@ -957,12 +988,15 @@ static void run_timers(srv_t *s, uint64_t *wake)
     peer_timers(s, wake);
     if (s->now >= s->next_touch) {
         client_touch_report(s);
+        if (s->read_only)
+            client_read_only_sweep(s);
         s->next_touch = s->now + (uint64_t)s->cfg.tick_time / 2;
     }
     if (s->now >= s->next_sweep) {
         expire_sessions(s);
         s->next_sweep = s->now + (uint64_t)s->cfg.tick_time / 4 + 1;
     }
+    check_read_only(s, wake);
     if (s->now >= s->next_container_check) {
         check_containers(s);
         s->next_container_check = s->now + (uint64_t)s->cfg.container_check_ms;
@@ -1103,6 +1137,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     s->peer_listen.fd = s->client_listen.fd = -1;
     s->self = cfg_self(&s->cfg);
     s->now = mono_ms();
+    s->role_since_ms = s->now; /* looking since start-up */
     s->incarnation = (uint64_t)wall_ms() << 16 ^ (uint64_t)getpid();
     /* ZooKeeper's session ids: the server id in the top byte, then a
      * counter seeded from the time (SessionTrackerImpl.initializeNextSession

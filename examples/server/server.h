@@ -131,7 +131,9 @@ typedef struct client {
     int port;
     int64_t session;
     int32_t timeout;
-    bool has_read_only;
+    bool has_read_only;  /* the ConnectRequest carried the flag */
+    bool read_only;      /* a read-only session (the server is) */
+    uint64_t last_rx_ms; /* when a packet last arrived */
     bool touched;        /* a packet arrived since the last touch report */
     bool in_input;       /* process_input is running (no re-entry) */
     uint64_t connected_ms;
@@ -236,6 +238,9 @@ struct srv {
     uint32_t epoch;
     bool serving;
     uint64_t role_since_ms;
+    /* readonlymode.enabled: set once the server has been looking for a
+     * leader for a grace period; cleared when it finds one. */
+    bool read_only;
 
     /* time */
     uint64_t now;              /* monotonic ms, cached per loop turn */
@@ -314,6 +319,9 @@ void client_event(srv_t *s, client_t *c, uint32_t events);
 void client_flush(srv_t *s);
 void client_close(srv_t *s, client_t *c, const char *why);
 void client_close_all(srv_t *s, const char *why);
+/* Read-only mode: close the read-only connections silent for longer than
+ * their session timeout (no leader expires them). */
+void client_read_only_sweep(srv_t *s);
 void client_release(srv_t *s, client_t *c);
 /* A committed command of ours completed: the reply packet for client c
  * (ownership of the malloc'd `reply` passes to the client). */

@@ -11,7 +11,14 @@
      can then carry the quorum itself;
   d. (zabd only) a torn log tail: SIGKILL a member during writes, cut the
      last bytes of its newest log.<16 hex> file, restart: it rejoins and
-     converges.
+     converges;
+  e. read-only mode (readonlymode.enabled): with two members SIGKILLed the
+     survivor serves reads to read-only sessions, refuses their writes
+     and sync with NOTREADONLY and refuses read-write clients; the quorum
+     comes back with the data intact;
+  f. (zabd only) the same with a session created before the partition: it
+     reattaches read-only, keeps its ephemeral, and is read-write again,
+     the same session, once the quorum is back.
 
     /usr/bin/python3 test/cluster/test_faults.py [-v] [Faults.test_...]
 """
@@ -30,7 +37,9 @@ sys.dont_write_bytecode = True   # keep the source tree clean
 from zktestlib import IMPL, new_cluster, client, close, wait_for, dump, diff_dumps, main  # noqa
 
 from kazoo.exceptions import (ConnectionLoss, SessionExpiredError, OperationTimeoutError,
-                              ConnectionClosedError, SessionMovedError, ZookeeperError)
+                              ConnectionClosedError, SessionMovedError, ZookeeperError,
+                              NotReadOnlyCallError)
+from kazoo.protocol.states import KeeperState
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.security import make_digest_acl
 
@@ -368,6 +377,110 @@ class Faults(unittest.TestCase):
             for n, (outcome, res) in w.creates.items():
                 if outcome == "ack":
                     self.assertIn(res, ref, "acknowledged create %s lost" % res)
+
+
+class ReadOnly(unittest.TestCase):
+    """readonlymode.enabled.  ZooKeeper (3.7 on, ZOOKEEPER-3863) gives
+    read-only sessions only as local sessions and refuses to reattach a
+    global session in read-only mode, so the reference runs with
+    localSessionsEnabled=true and test f (a global session carried through
+    the partition, what Kazoo's own test_read_only expects, and what
+    ZooKeeper up to 3.6 did) is zabd's alone."""
+
+    def setUp(self):
+        # ZooKeeper reads the switch only as a Java system property.
+        self.cl = new_cluster(3, "readonly", extra_cfg=["readonlymode.enabled=true",
+                                                       "localSessionsEnabled=true"],
+                              java_opts=["-Dreadonlymode.enabled=true"])
+        self.cl.start(timeout=90)
+        self.clients = []
+
+    def tearDown(self):
+        close(*self.clients)
+        self.cl.stop()
+        self.cl.kill_all()
+
+    def c(self, hosts, **kw):
+        z = client(hosts, **kw)
+        self.clients.append(z)
+        return z
+
+    def wait_state(self, z, state, timeout=30):
+        wait_for(lambda: z.client_state == state, timeout,
+                 what="client state %s" % state)
+
+    def lose_quorum(self):
+        t0 = time.time()
+        self.cl.kill(1)
+        self.cl.kill(2)
+        wait_for(lambda: self.cl.four_letter(0, "isro").strip() == "ro", 30,
+                 what="member 0 read-only")
+        log("member 0 read-only %.1fs after losing the quorum" % (time.time() - t0))
+        self.assertEqual(self.cl.mode(0), "read-only")
+
+    def assert_read_only(self, z, kid):
+        self.assertEqual(z.client_state, KeeperState.CONNECTED_RO)
+        self.assertEqual(z.get("/ro")[0], b"before")
+        self.assertEqual(z.get_children("/ro"), [kid])
+
+        def multi():
+            t = z.transaction()
+            t.create("/ro/y")
+            return t.commit()
+        for op in (lambda: z.create("/ro/x"), lambda: z.set("/ro", b"x"),
+                   lambda: z.delete("/ro/" + kid), lambda: z.sync("/ro"), multi):
+            with self.assertRaises(NotReadOnlyCallError):
+                op()
+        self.assertEqual(z.get("/ro")[0], b"before")
+
+    def test_e_read_only_mode(self):
+        cl = self.cl
+        w = self.c(cl.connect_string([0]))
+        w.create("/ro", b"before")
+        w.create("/ro/kid", b"k")   # (a local session has no ephemerals)
+        self.lose_quorum()
+        # a read-only session on the survivor: reads, no writes, no sync
+        z = self.c(cl.connect_string([0]), read_only=True)
+        self.wait_state(z, KeeperState.CONNECTED_RO)
+        self.assert_read_only(z, "kid")
+        # a read-write client is refused there
+        z3 = client(cl.connect_string([0]), start=False)
+        self.clients.append(z3)
+        with self.assertRaises(Exception):
+            z3.start(timeout=4)
+        close(z, z3)
+        # the quorum comes back: read-write service, the data intact
+        cl.start_one(1)
+        cl.start_one(2)
+        cl.wait_ready(timeout=90)
+        z = self.c(cl.connect_string([0]))
+        self.assertEqual(z.get("/ro")[0], b"before")
+        z.create("/ro/after", b"a")
+        self.assertEqual(z.get("/ro/after")[0], b"a")
+
+    @unittest.skipIf(IMPL == "zookeeper", "ZooKeeper 3.7+ refuses global sessions in "
+                     "read-only mode (ZOOKEEPER-3863)")
+    def test_f_read_only_keeps_global_session(self):
+        cl = self.cl
+        z = self.c(cl.connect_string(), read_only=True)
+        z.create("/ro", b"before")
+        z.create("/ro/eph", b"e", ephemeral=True)
+        session = z.client_id[0]
+        self.assertEqual(z.client_state, KeeperState.CONNECTED)
+        self.lose_quorum()
+        self.wait_state(z, KeeperState.CONNECTED_RO)
+        self.assertEqual(z.client_id[0], session)
+        self.assertEqual(z.exists("/ro/eph").ephemeralOwner, session)
+        self.assert_read_only(z, "eph")
+        # the quorum comes back: the same session, read-write again
+        cl.start_one(1)
+        cl.start_one(2)
+        cl.wait_ready(timeout=90)
+        self.wait_state(z, KeeperState.CONNECTED, timeout=60)
+        self.assertEqual(z.client_id[0], session)
+        self.assertEqual(z.exists("/ro/eph").ephemeralOwner, session)
+        z.create("/ro/after", b"a")
+        self.assertEqual(z.get("/ro/after")[0], b"a")
 
 
 def retry(f, timeout=30):

@@ -93,7 +93,10 @@ class ZabdServer(object):
                  "dataDir=%s" % self.data,
                  "clientPort=%d" % self.client_port,
                  "maxClientCnxns=0", "4lw.commands.whitelist=*",
-                 "zookeeper.extendedTypesEnabled=true"]
+                 "zookeeper.extendedTypesEnabled=true",
+                 # Kazoo's harness starts ZooKeeper with
+                 # -Dreadonlymode.enabled=true
+                 "readonlymode.enabled=true"]
         if c.size > 1:
             for i in range(1, c.size + 1):
                 lines.append("server.%d=127.0.0.1:%d:%d" %

@@ -185,6 +185,7 @@ static void assert_defaults_except_dirs(const cfg_t *c)
     ck_assert_int_eq(c->snap_retain_count, 3);
     ck_assert_int_eq(c->force_sync, 1);
     ck_assert_int_eq(c->extended_types, 0);
+    ck_assert_int_eq(c->read_only_mode, 0);
     ck_assert_str_eq(c->fourlw_whitelist, "srvr");
     ck_assert_str_eq(c->session_secret, "zabd");
     ck_assert_uint_eq(c->nservers, 0);
@@ -231,6 +232,7 @@ START_TEST(test_every_key)
        "autopurge.snapRetainCount=10\n"
        "forceSync=no\n"
        "zookeeper.extendedTypesEnabled=true\n"
+       "readonlymode.enabled=true\n"
        "4lw.commands.whitelist=ruok,stat\n"
        "sessionSecret=s3cret\n"
        "peerType=participant\n"
@@ -253,6 +255,7 @@ START_TEST(test_every_key)
     ck_assert_int_eq(cfg.snap_retain_count, 10);
     ck_assert_int_eq(cfg.force_sync, 0);
     ck_assert_int_eq(cfg.extended_types, 1);
+    ck_assert_int_eq(cfg.read_only_mode, 1);
     ck_assert_str_eq(cfg.fourlw_whitelist, "ruok,stat");
     ck_assert_str_eq(cfg.session_secret, "s3cret");
     ck_assert_int_eq(cfg.observer_self, 0);
