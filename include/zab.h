@@ -384,6 +384,22 @@ ZAB_API int zab_recv(zab_t *z, uint32_t peer, const void *frame, size_t len);
 ZAB_API int zab_peer_up(zab_t *z, uint32_t peer);
 ZAB_API int zab_peer_down(zab_t *z, uint32_t peer);
 
+/* Changes the observers of a running node (dynamic reconfiguration of the
+ * non-voting members; the voters stay those of the configuration).
+ * Observers never count toward a quorum, so the change needs no agreement
+ * of its own: every member must make it, at the same point of the
+ * committed history, e.g. when the host applies a committed entry that
+ * says so -- after the call that delivered it has returned, since these
+ * are not allowed inside a callback (ZAB_ESTATE).  A leader accepts and
+ * synchronises an added observer once its connection is up
+ * (zab_peer_up); a removed one is forgotten at once, as if its
+ * connection went down, and the host should close that connection.
+ * ZAB_EINVAL: id 0, this node's own id, a member already (add), not an
+ * observer of this node's membership (remove), or 255 members already;
+ * ZAB_ENOMEM. */
+ZAB_API int zab_add_observer(zab_t *z, uint32_t id);
+ZAB_API int zab_remove_observer(zab_t *z, uint32_t id);
+
 /* Advances the node's clock to `now_ms` (monotonic; a smaller value is
  * taken as no change) and runs every rule due by then.  libzab has no
  * clock of its own: frames received between two ticks count as heard at

@@ -851,6 +851,57 @@ int zab_peer_down(zab_t *z, uint32_t peer)
     return 0;
 }
 
+/* ---- membership changes --------------------------------------------------- */
+
+int zab_add_observer(zab_t *z, uint32_t id)
+{
+    if (z == NULL || id == 0 || id == z->my_id || zab__peer(z, id) != NULL ||
+        z->n_peers + 1 >= ZAB__MAX_MEMBERS) {
+        return ZAB_EINVAL;
+    }
+    int rc = enter(z);
+    if (rc != 0) {
+        return rc;
+    }
+    zab__peer_t *peers =
+        zab__realloc(z, z->peers, (z->n_peers + 1) * sizeof *peers);
+    if (peers == NULL) {
+        leave(z);
+        return ZAB_ENOMEM;
+    }
+    z->peers = peers;
+    memset(&peers[z->n_peers], 0, sizeof *peers);
+    peers[z->n_peers].id = id; /* not a voter; unconnected */
+    z->n_peers++;
+    zab__trace(z, 0, "observer %u added", id);
+    leave(z);
+    return 0;
+}
+
+int zab_remove_observer(zab_t *z, uint32_t id)
+{
+    zab__peer_t *p;
+    if (z == NULL || (p = zab__peer(z, id)) == NULL || p->voter) {
+        return ZAB_EINVAL;
+    }
+    int rc = enter(z);
+    if (rc != 0) {
+        return rc;
+    }
+    if (p->connected) {
+        handle_peer_down(z, p); /* an observer is never our leader */
+    }
+    /* No state outside the array points into it: close the gap, keeping
+     * the order (iteration order is part of determinism). */
+    size_t i = (size_t)(p - z->peers);
+    memmove(&z->peers[i], &z->peers[i + 1],
+            (z->n_peers - i - 1) * sizeof *z->peers);
+    z->n_peers--;
+    zab__trace(z, 0, "observer %u removed", id);
+    leave(z);
+    return 0;
+}
+
 int zab_tick(zab_t *z, uint64_t now_ms)
 {
     if (z == NULL) {

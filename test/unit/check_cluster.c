@@ -559,6 +559,70 @@ START_TEST(test_sync_observer)
 }
 END_TEST
 
+/* An observer added to and removed from a running ensemble (the host's
+ * dynamic reconfiguration): unknown, it cannot join; added, it is synced
+ * and learns what follows; removed, it is cut off while the voters go
+ * on.  Quorums never change. */
+START_TEST(test_sync_observer_added_and_removed)
+{
+    cl_cluster_t *c = cl_new(3, 1);
+    cl_set_unknown(c, 4);
+    for (uint32_t id = 1; id <= 3; id++) {
+        ck_assert_int_eq(cl_boot(c, id), 0);
+    }
+    uint32_t l = cl_wait_stable(c, 1000);
+    ck_assert_uint_eq(l, 3);
+    uint64_t z;
+    ck_assert_int_eq(cl_propose(c, l, "before", &z), 0);
+    ck_assert_int_eq(cl_boot(c, 4), 0);
+    cl_run(c, 500);
+    ck_assert_uint_eq(cl_stat(c, 4, ZAB_STAT_ROLE), ZAB_LOOKING);
+    ck_assert_uint_eq(cl_node(c, 4)->applied_len, 0);
+
+    /* Bad calls change nothing. */
+    zab_t *lz = cl_z(c, l);
+    ck_assert_int_eq(zab_add_observer(lz, 0), ZAB_EINVAL);
+    ck_assert_int_eq(zab_add_observer(lz, l), ZAB_EINVAL);
+    ck_assert_int_eq(zab_add_observer(lz, 1), ZAB_EINVAL);
+    ck_assert_int_eq(zab_remove_observer(lz, 1), ZAB_EINVAL);
+    ck_assert_int_eq(zab_remove_observer(lz, 4), ZAB_EINVAL);
+    ck_assert_int_eq(zab_add_observer(NULL, 4), ZAB_EINVAL);
+    ck_assert_int_eq(zab_remove_observer(NULL, 4), ZAB_EINVAL);
+
+    cl_add_observer(c, 4);
+    ck_assert_int_eq(zab_add_observer(lz, 4), ZAB_EINVAL); /* twice */
+    ck_assert_uint_eq(cl_wait_stable(c, 1000), l);
+    ck_assert_uint_eq(cl_stat(c, 4, ZAB_STAT_ROLE), ZAB_OBSERVING);
+    ck_assert(cl_delivered_payload(c, 4, "before"));
+    ck_assert_int_eq(cl_propose(c, 4, "from-new-observer", &z), 0);
+    cl_settle(c);
+    for (uint32_t id = 1; id <= 4; id++) {
+        ck_assert(cl_delivered_payload(c, id, "from-new-observer"));
+    }
+
+    uint64_t informed = cl_sent(c, l, 4, ZAB__INFORM);
+    ck_assert_uint_gt(informed, 0);
+    cl_remove_observer(c, 4);
+    cl_run(c, 200);
+    ck_assert_uint_eq(cl_stat(c, 4, ZAB_STAT_ROLE), ZAB_LOOKING);
+    ck_assert_int_eq(cl_propose(c, l, "after", &z), 0);
+    cl_settle(c);
+    for (uint32_t id = 1; id <= 3; id++) {
+        ck_assert(cl_delivered_payload(c, id, "after"));
+    }
+    ck_assert(!cl_delivered_payload(c, 4, "after"));
+    ck_assert_uint_eq(cl_leader(c), l);
+    ck_assert_uint_eq(cl_sent(c, l, 4, ZAB__INFORM), informed);
+
+    /* Added again: it catches up on what it missed. */
+    cl_add_observer(c, 4);
+    ck_assert_uint_eq(cl_wait_stable(c, 1000), l);
+    ck_assert(cl_applied_equal(c, 4, l));
+    cl_assert_clean(c);
+    cl_free(c);
+}
+END_TEST
+
 /* ---- Broadcast ------------------------------------------------------------------- */
 
 static int pred_count(cl_cluster_t *c, void *arg)
@@ -1276,6 +1340,7 @@ static Suite *cluster_suite(void)
     tcase_add_test(tc, test_sync_compacted_snap);
     tcase_add_test(tc, test_sync_diff_max_snap);
     tcase_add_test(tc, test_sync_observer);
+    tcase_add_test(tc, test_sync_observer_added_and_removed);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("broadcast");

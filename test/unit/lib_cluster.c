@@ -245,10 +245,17 @@ static void close_pair(cl_cluster_t *c, int a, int b, int reconnect)
     }
 }
 
+/* The connection a<->b is allowed, and each side counts the other as a
+ * member. */
+static int may_connect(const cl_cluster_t *c, int a, int b)
+{
+    return c->want[a][b] && !c->unknown[a][b] && !c->unknown[b][a];
+}
+
 static void open_pair(cl_cluster_t *c, int a, int b)
 {
     cl_node_t *na = &c->nodes[a], *nb = &c->nodes[b];
-    if (c->up[a][b] || !alive(na) || !alive(nb)) {
+    if (c->up[a][b] || !alive(na) || !alive(nb) || !may_connect(c, a, b)) {
         return;
     }
     c->up[a][b] = c->up[b][a] = 1;
@@ -785,6 +792,57 @@ void cl_compact(cl_cluster_t *c, uint32_t id, uint64_t upto)
 
 /* ---- nodes ------------------------------------------------------------------- */
 
+void cl_set_unknown(cl_cluster_t *c, uint32_t id)
+{
+    int o = (int)id - 1;
+    ck_assert(!c->nodes[o].voter);
+    for (int a = 0; a < c->n; a++) {
+        c->unknown[a][o] = a != o;
+    }
+}
+
+void cl_add_observer(cl_cluster_t *c, uint32_t id)
+{
+    int o = (int)id - 1;
+    for (int a = 0; a < c->n; a++) {
+        if (a == o || !c->unknown[a][o]) {
+            continue;
+        }
+        c->unknown[a][o] = 0;
+        if (alive(&c->nodes[a])) {
+            ck_assert_int_eq(zab_add_observer(c->nodes[a].z, id), 0);
+            after_call(c, &c->nodes[a]);
+            open_pair(c, a, o);
+        }
+    }
+}
+
+void cl_remove_observer(cl_cluster_t *c, uint32_t id)
+{
+    int o = (int)id - 1;
+    for (int a = 0; a < c->n; a++) {
+        if (a == o || c->unknown[a][o]) {
+            continue;
+        }
+        c->unknown[a][o] = 1;
+        if (alive(&c->nodes[a])) {
+            /* libzab forgets it first, as a host would, then the
+             * connection goes: the peer-down reaches only the observer. */
+            int was_up = c->up[a][o];
+            c->up[a][o] = c->up[o][a] = 0;
+            drop_queue(&c->links[a][o]);
+            drop_queue(&c->links[o][a]);
+            ck_assert_int_eq(zab_remove_observer(c->nodes[a].z, id), 0);
+            after_call(c, &c->nodes[a]);
+            if (was_up && alive(&c->nodes[o])) {
+                ck_assert_int_eq(zab_peer_down(c->nodes[o].z, c->nodes[a].id),
+                                 0);
+                after_call(c, &c->nodes[o]);
+            }
+        }
+    }
+}
+
 int cl_boot(cl_cluster_t *c, uint32_t id)
 {
     cl_node_t *nd = cl_node(c, id);
@@ -793,6 +851,9 @@ int cl_boot(cl_cluster_t *c, uint32_t id)
     ck_assert_int_eq(zab_config_new(&cfg), 0);
     ck_assert_int_eq(zab_config_set_id(cfg, id), 0);
     for (int i = 0; i < c->n; i++) {
+        if (c->unknown[id - 1][i]) {
+            continue;
+        }
         if (c->nodes[i].voter) {
             ck_assert_int_eq(zab_config_add_voter(cfg, c->nodes[i].id), 0);
         } else {
@@ -917,8 +978,9 @@ static int reconnect_due(cl_cluster_t *c)
 {
     for (int i = 0; i < c->n; i++) {
         for (int j = i + 1; j < c->n; j++) {
-            if (c->want[i][j] && !c->up[i][j] && alive(&c->nodes[i]) &&
-                alive(&c->nodes[j]) && c->reconnect_at[i][j] <= c->now) {
+            if (may_connect(c, i, j) && !c->up[i][j] &&
+                alive(&c->nodes[i]) && alive(&c->nodes[j]) &&
+                c->reconnect_at[i][j] <= c->now) {
                 open_pair(c, i, j);
                 return 1;
             }
@@ -1030,7 +1092,7 @@ int cl_run_until(cl_cluster_t *c, cl_pred_t pred, void *arg, uint64_t max_ms)
                 next = d;
             }
             for (int j = i + 1; j < c->n; j++) {
-                if (c->want[i][j] && !c->up[i][j] && alive(nd) &&
+                if (may_connect(c, i, j) && !c->up[i][j] && alive(nd) &&
                     alive(&c->nodes[j]) && c->reconnect_at[i][j] < next) {
                     next = c->reconnect_at[i][j];
                 }

@@ -134,6 +134,7 @@ typedef struct cl_cluster {
     cl_link_t links[CL_MAX][CL_MAX]; /* [from][to], 0-based */
     int up[CL_MAX][CL_MAX];          /* connection open (symmetric) */
     int want[CL_MAX][CL_MAX];        /* connection allowed (symmetric) */
+    int unknown[CL_MAX][CL_MAX];     /* [a][b]: b is not a member for a */
     uint64_t reconnect_at[CL_MAX][CL_MAX];
     int broken[CL_MAX][CL_MAX];      /* to be closed after the call */
     uint64_t now;
@@ -185,6 +186,16 @@ void cl_boot_all(cl_cluster_t *c);
 /* Stops a node (zab_free); its connections close.  Writes it issued are
  * kept (a clean stop). */
 void cl_kill(cl_cluster_t *c, uint32_t id);
+
+/* Dynamic observers: cl_set_unknown before booting makes observer `id`
+ * a member for itself only (the others boot without it and no connection
+ * to it opens); cl_add_observer then adds it on every live node
+ * (zab_add_observer), cl_remove_observer removes it again
+ * (zab_remove_observer) and closes its connections.  Either fails the
+ * test if a call fails. */
+void cl_set_unknown(cl_cluster_t *c, uint32_t id);
+void cl_add_observer(cl_cluster_t *c, uint32_t id);
+void cl_remove_observer(cl_cluster_t *c, uint32_t id);
 
 cl_node_t *cl_node(cl_cluster_t *c, uint32_t id);
 zab_t *cl_z(cl_cluster_t *c, uint32_t id);
