@@ -12,6 +12,12 @@
  * same): the campaign itself never crashes more voters than a quorum can
  * spare; traps may still take one more down for a while.
  *
+ * In some seeds with observers, observers are also removed from and added
+ * back to the membership while the faults go on (zab_remove_observer and
+ * zab_add_observer on every other node at one instant, as hosts applying a
+ * committed reconfiguration would); all are members again for the
+ * liveness phase, and must converge.
+ *
  * Lying and torn disks are in the mix of some seeds, but a random run
  * keeps every safety check meaningful: a lie that would make a loss
  * unavoidable (it would undo an epoch, a truncation, an install, or an
@@ -42,7 +48,8 @@ enum {
     A_HEAL,
     A_RELEASE, /* b -> gen */
     A_RESUME,  /* b: node */
-    A_UNSLOW   /* b: node */
+    A_UNSLOW,  /* b: node */
+    A_CHURN    /* remove or add back an observer */
 };
 
 /* Liveness bound after the faults are healed, in virtual ms. */
@@ -53,6 +60,7 @@ typedef struct campaign {
     int phase; /* 0: faults, 1: liveness */
     int lies;  /* lying and torn disks are part of the mix */
     int tiny_counter;
+    int churn; /* observers are removed and added back while it runs */
     uint64_t restart_pending; /* node mask */
 } campaign_t;
 
@@ -317,6 +325,13 @@ void campaign_on_event(sim_t *s, const ev_t *ev)
     case A_UNSLOW:
         s->nodes[ev->b].disk.slow_ms = 0;
         break;
+    case A_CHURN:
+        if (c->phase == 0) {
+            uint32_t o = (uint32_t)rng_range(&s->rng, s->nv + 1, s->nn);
+            host_set_observer(s, o, (s->absent & NODE_BIT(o)) != 0);
+            later(s, 100, 3000, A_CHURN, 0, 0);
+        }
+        break;
     default:
         break;
     }
@@ -371,6 +386,9 @@ static void liveness(sim_t *s, campaign_t *c)
     char why[256];
     c->phase = 1;
     tr_story(s, 0, "fault-free phase: heal, release, resume, restart");
+    for (uint32_t o = s->nv + 1; o <= s->nn; o++) {
+        host_set_observer(s, o, 1);
+    }
     net_heal(s);
     net_clear_rules(s);
     for (uint32_t id = 1; id <= s->nn; id++) {
@@ -473,10 +491,10 @@ static void print_params(sim_t *s, campaign_t *c, uint64_t steps)
     }
     printf("seed %" PRIu64 ": steps=%" PRIu64 " voters=%u observers=%u "
            "latency=%" PRIu64 "-%" PRIu64 "ms fsync=%" PRIu64 "-%" PRIu64
-           "ms log_window=%u%s%s%s\n",
+           "ms log_window=%u%s%s%s%s\n",
            s->seed, steps, s->nv, s->no, s->lat_min, s->lat_max, s->fsync_min,
            s->fsync_max, s->log_window, s->cumulative ? " cumulative" : "",
-           c->lies ? " lies" : "", opts);
+           c->lies ? " lies" : "", c->churn ? " churn" : "", opts);
 }
 
 static void add_opt(sim_t *s, int opt, uint64_t v)
@@ -532,6 +550,8 @@ static void derive(sim_t *s, campaign_t *c, uint64_t seed)
         add_opt(s, ZAB_OPT_ELECTION_TIMEOUT_MS, rng_range(&r, 20, 150) + rt);
         add_opt(s, ZAB_OPT_ELECTION_FINALIZE_MS, rng_range(&r, 5, 50));
     }
+    /* Drawn last, so that the seeds drawn without it keep their runs. */
+    c->churn = s->no > 0 && rng_chance(&r, 40);
 }
 
 int campaign_run(uint64_t seed, uint64_t steps, int trace, int quiet,
@@ -563,6 +583,9 @@ int campaign_run(uint64_t seed, uint64_t steps, int trace, int quiet,
     }
     later(s, 200, 1000, A_FAULT, 0, 0);
     later(s, 10, 50, A_CLIENT, 0, 0);
+    if (c.churn) {
+        later(s, 100, 2000, A_CHURN, 0, 0);
+    }
     while (s->steps < steps && !s->failed) {
         if (!sim_step(s)) {
             break;

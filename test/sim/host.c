@@ -299,7 +299,9 @@ static zab_config_t *make_config(sim_t *s, uint32_t id)
         r = zab_config_add_voter(cfg, v);
     }
     for (uint32_t o = s->nv + 1; o <= s->nn && r == 0; o++) {
-        r = zab_config_add_observer(cfg, o);
+        if (o == id || !(s->absent & NODE_BIT(o))) {
+            r = zab_config_add_observer(cfg, o);
+        }
     }
     for (int i = 0; i < s->nopts && r == 0; i++) {
         r = zab_config_set(cfg, s->opts[i].option, s->opts[i].value);
@@ -310,6 +312,43 @@ static zab_config_t *make_config(sim_t *s, uint32_t id)
         return NULL;
     }
     return cfg;
+}
+
+void host_set_observer(sim_t *s, uint32_t o, int present)
+{
+    if (present == !(s->absent & NODE_BIT(o))) {
+        return;
+    }
+    tr_note(s, o, "membership: observer n%u %s", o,
+            present ? "added" : "removed");
+    if (present) {
+        s->absent &= ~NODE_BIT(o);
+    } else {
+        s->absent |= NODE_BIT(o);
+    }
+    for (uint32_t id = 1; id <= s->nn && !s->failed; id++) {
+        node_t *n = &s->nodes[id];
+        if (id == o || !n->live) {
+            continue;
+        }
+        enter(n);
+        int r = present ? zab_add_observer(n->z, o)
+                        : zab_remove_observer(n->z, o);
+        leave(s, n);
+        if (r != 0) {
+            chk_fail(s, "zab_%s_observer(n%u, %u): %s",
+                     present ? "add" : "remove", id, o, zab_strerror(r));
+        }
+    }
+    if (present) {
+        net_node_up(s, o);
+    } else {
+        for (uint32_t id = 1; id <= s->nn; id++) {
+            if (id != o) {
+                net_break(s, id, o, "observer removed");
+            }
+        }
+    }
 }
 
 int host_boot(sim_t *s, uint32_t id)

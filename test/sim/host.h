@@ -18,6 +18,11 @@
 int host_boot(sim_t *s, uint32_t id);
 /* Crashes a node at once (also from inside one of its callbacks). */
 void host_crash(sim_t *s, uint32_t id, const char *why);
+/* Adds (present) or removes observer `o` on every other live node, as a
+ * host applying a committed reconfiguration would; nodes booted later get
+ * the membership of the moment.  A removed observer's connections break
+ * and stay down until it is added again. */
+void host_set_observer(sim_t *s, uint32_t o, int present);
 /* Frees every node (end of run), adding their stats to the totals. */
 void host_free_all(sim_t *s);
 

@@ -65,7 +65,7 @@ static void maybe_reconnect(sim_t *s, uint32_t a, uint32_t b)
 {
     conn_t *c = sim_conn(s, a, b);
     if (c->up || c->reconnecting || !s->nodes[a].live || !s->nodes[b].live ||
-        net_is_cut(s, a, b)) {
+        net_is_cut(s, a, b) || (s->absent & (NODE_BIT(a) | NODE_BIT(b)))) {
         return;
     }
     c->reconnecting = 1;
@@ -123,8 +123,8 @@ void net_on_reconnect(sim_t *s, const ev_t *ev)
     }
     c->reconnecting = 0;
     if (c->up || !s->nodes[a].live || !s->nodes[b].live ||
-        net_is_cut(s, a, b)) {
-        return; /* a restart or a heal schedules it again */
+        net_is_cut(s, a, b) || (s->absent & (NODE_BIT(a) | NODE_BIT(b)))) {
+        return; /* a restart, a heal or a re-added observer schedules it */
     }
     c->up = 1;
     c->gen++;

@@ -266,6 +266,9 @@ typedef struct sim {
     uint64_t seed;
     uint32_t nv, no, nn; /* voters, observers, all */
     uint32_t quorum;
+    /* Observers removed from the membership (zab_remove_observer on every
+     * other node; random mode's observer churn): no connection to them. */
+    uint64_t absent;
     uint64_t voter_mask;
     uint64_t lat_min, lat_max;
     uint64_t fsync_min, fsync_max;
