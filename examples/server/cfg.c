@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -144,6 +145,7 @@ static const key_spec_t key_specs[] = {
      * zoo.cfg cannot set it); a zoo.cfg key for zabd. */
     {"readonlymode.enabled", set_true_false, FIELD(read_only_mode), 0, 0,
      0},
+    {"reconfigEnabled", set_true_false, FIELD(reconfig_enabled), 0, 0, 0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
 };
@@ -823,24 +825,20 @@ static int read_server_id(parser_t *p, const char *key, const char *value,
     return 0;
 }
 
-static int set_server(parser_t *p, const char *key, const char *value)
+/* "server.N" = "host:quorumPort:electionPort[:type][;[addr:]clientPort]"
+ * into *s (zeroed first). */
+static int parse_server_line(parser_t *p, const char *key, const char *value,
+                             cfg_server_t *s)
 {
-    cfg_t *c = p->c;
     uint32_t id = 0;
+    memset(s, 0, sizeof *s);
     if (read_server_id(p, key, value, &id) != 0) {
         return -1;
-    }
-    if (p->server_line[id] != 0) {
-        return bad_value(p, key, value, "server %u is already defined on "
-                         "line %d", (unsigned)id, p->server_line[id]);
     }
     char spec[SPEC_MAX];
     if (copy_str(spec, sizeof spec, value) != 0) {
         return bad_value(p, key, value, "too long");
     }
-    /* Ids are unique and 1..255, so there is always room. */
-    cfg_server_t *s = &c->servers[c->nservers];
-    memset(s, 0, sizeof *s);
     s->id = id;
     char *client = strchr(spec, ';');
     if (client) {
@@ -855,9 +853,57 @@ static int set_server(parser_t *p, const char *key, const char *value)
     if (client && parse_server_client(p, key, value, client, s) != 0) {
         return -1;
     }
-    p->server_line[id] = p->line;
+    return 0;
+}
+
+static int set_server(parser_t *p, const char *key, const char *value)
+{
+    cfg_t *c = p->c;
+    /* Ids are unique and 1..255, so there is always room. */
+    cfg_server_t *s = &c->servers[c->nservers];
+    if (parse_server_line(p, key, value, s) != 0) {
+        return -1;
+    }
+    if (p->server_line[s->id] != 0) {
+        return bad_value(p, key, value, "server %u is already defined on "
+                         "line %d", (unsigned)s->id, p->server_line[s->id]);
+    }
+    p->server_line[s->id] = p->line;
     c->nservers++;
     return 0;
+}
+
+int cfg_parse_server(const char *key, const char *value, cfg_server_t *out,
+                     char *err, size_t errlen)
+{
+    parser_t p;
+    memset(&p, 0, sizeof p);
+    p.name = "server";
+    p.err = err;
+    p.errlen = errlen;
+    if (strncmp(key, "server.", 7) != 0) {
+        snprintf(err, errlen, "'%.64s' is not server.N", key);
+        return -1;
+    }
+    return parse_server_line(&p, key, value, out);
+}
+
+size_t cfg_server_format(const cfg_server_t *v, char *buf, size_t size)
+{
+    bool v6 = strchr(v->host, ':') != NULL;
+    int n = snprintf(buf, size, "server.%u=%s%s%s:%u:%u:%s", v->id,
+                     v6 ? "[" : "", v->host, v6 ? "]" : "", v->quorum_port,
+                     v->election_port,
+                     v->observer ? "observer" : "participant");
+    if (n >= 0 && (size_t)n < size && v->client_port) {
+        bool c6 = strchr(v->client_host, ':') != NULL;
+        int k = snprintf(buf + n, size - (size_t)n, ";%s%s%s:%u",
+                         c6 ? "[" : "",
+                         v->client_host[0] ? v->client_host : "0.0.0.0",
+                         c6 ? "]" : "", v->client_port);
+        n = k < 0 ? k : n + k;
+    }
+    return n < 0 ? 0 : (size_t)n;
 }
 
 /* ---- keys zabd does not act on --------------------------------------- */
@@ -865,7 +911,7 @@ static int set_server(parser_t *p, const char *key, const char *value)
 /* ZooKeeper settings zabd accepts and ignores: exact names, then
  * prefixes. */
 static const char *const zk_ignored_keys[] = {
-    "standaloneEnabled", "reconfigEnabled", "autopurge.purgeInterval",
+    "standaloneEnabled", "autopurge.purgeInterval",
     "quorumListenOnAllIPs", "electionAlg", "preAllocSize", "syncEnabled",
     "localSessionsEnabled", "localSessionsUpgradingEnabled", "skipACL",
     "leaderServes", "cnxTimeout", "dynamicConfigFile", "secureClientPort",

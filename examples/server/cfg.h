@@ -90,6 +90,9 @@ typedef struct cfg {
     /* readonlymode.enabled: a member cut off from its quorum serves reads
      * to clients that asked for read-only sessions; default 0. */
     int read_only_mode;
+    /* reconfigEnabled: the reconfig operation is allowed (zabd: observers
+     * only); default 0. */
+    int reconfig_enabled;
 
     /* Ensemble. */
     size_t nservers;
@@ -130,6 +133,16 @@ int cfg_parse(const char *text, const char *name, cfg_t *c, char *err,
 
 /* The server line of this server (NULL in standalone mode). */
 const cfg_server_t *cfg_self(const cfg_t *c);
+/* One server line outside a file (a reconfig request's joining servers,
+ * the lines of /zookeeper/config): key "server.N", value as in zoo.cfg.
+ * 0, or -1 with a message in err. */
+int cfg_parse_server(const char *key, const char *value, cfg_server_t *out,
+                     char *err, size_t errlen);
+/* The line as ZooKeeper writes it in /zookeeper/config
+ * (QuorumServer.toString): "server.N=host:q:e:participant;addr:port",
+ * "0.0.0.0" for a client port without address.  Returns the length it
+ * wanted, like snprintf. */
+size_t cfg_server_format(const cfg_server_t *v, char *buf, size_t size);
 
 /* Is the four-letter word `cmd` (4 lower-case letters) allowed by the
  * whitelist?  Yes if the list is "*" or holds the word; "srvr" is always

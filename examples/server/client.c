@@ -206,6 +206,18 @@ int client_encode_result(srv_t *s, const uint8_t *request,
             jute_write_stat_response(&w, &sr);
             break;
         }
+        case JUTE_OP_RECONFIG: {
+            /* The new configuration and the Stat of /zookeeper/config. */
+            const uint8_t *d = NULL;
+            size_t dlen = 0;
+            tree_get_data(s->tree, "/zookeeper/config", NULL, &d, &dlen,
+                          NULL);
+            jute_get_data_response_t gr = {
+                { d, d ? (int32_t)dlen : -1 }, st
+            };
+            jute_write_get_data_response(&w, &gr);
+            break;
+        }
         default:
             break; /* delete, closeSession: the header alone */
         }
@@ -936,16 +948,13 @@ static void exec_local(srv_t *s, client_t *c, const uint8_t *pkt, size_t len)
         do_set_watches(s, c, &req.u.set_watches);
         send_error(s, c, JUTE_XID_SET_WATCHES, 0);
         return;
-    case JUTE_OP_RECONFIG: {
-        /* ZooKeeper asks for the super user first, then refuses because
-         * dynamic reconfiguration is off (zabd's membership is static). */
-        bool super = false;
-        for (size_t i = 0; i < c->nids; i++)
-            super |= !strcmp(c->ids[i].scheme, "super");
-        send_error(s, c, xid,
-                   super ? JUTE_ZRECONFIGDISABLED : JUTE_ZNOAUTH);
+    case JUTE_OP_RECONFIG:
+        /* Not replicated (see handle_request): refused as ZooKeeper's
+         * PrepRequestProcessor does, reconfigEnabled first. */
+        send_error(s, c, xid, s->cfg.reconfig_enabled
+                                  ? JUTE_ZUNIMPLEMENTED /* standalone */
+                                  : JUTE_ZRECONFIGDISABLED);
         return;
-    }
     default:
         send_error(s, c, xid, JUTE_ZUNIMPLEMENTED);
         return;
@@ -993,14 +1002,11 @@ static bool is_write(int32_t type)
     }
 }
 
-static void start_write(srv_t *s, client_t *c, int32_t xid, int32_t type,
-                        const uint8_t *pkt, size_t len)
+/* The request went to libzab as command `seq` (rc 0): its reply waits
+ * for the commit, in its place in the session's queue. */
+static void await_commit(srv_t *s, client_t *c, int32_t xid, int32_t type,
+                         int rc, uint64_t seq)
 {
-    uint64_t seq;
-    int32_t ctype = type == JUTE_OP_CLOSESESSION ? TREE_OP_CLOSE_SESSION
-                                                 : type;
-    int rc = srv_propose_cmd(s, c, ctype, 0, 0, pkt, len, INFLIGHT_WRITE,
-                             &seq);
     if (rc != 0) {
         /* No leader, or its queue is full: the client must retry, which
          * it does on a lost connection (the outcome is then "unknown",
@@ -1014,6 +1020,27 @@ static void start_write(srv_t *s, client_t *c, int32_t xid, int32_t type,
         return;
     }
     q->seq = seq;
+}
+
+static void start_write(srv_t *s, client_t *c, int32_t xid, int32_t type,
+                        const uint8_t *pkt, size_t len)
+{
+    uint64_t seq = 0;
+    int32_t ctype = type == JUTE_OP_CLOSESESSION ? TREE_OP_CLOSE_SESSION
+                                                 : type;
+    int rc = srv_propose_cmd(s, c, ctype, 0, 0, pkt, len, INFLIGHT_WRITE,
+                             &seq);
+    await_commit(s, c, xid, type, rc, seq);
+}
+
+/* A write whose command carries this server's plan (reconfig.c). */
+static void start_reconfig(srv_t *s, client_t *c, int32_t xid,
+                           const uint8_t *pkt, size_t len,
+                           const jute_reconfig_request_t *rq)
+{
+    uint64_t seq = 0;
+    int rc = reconfig_propose(s, c, pkt, len, rq, &seq);
+    await_commit(s, c, xid, JUTE_OP_RECONFIG, rc, seq);
 }
 
 static void start_sync(srv_t *s, client_t *c, int32_t xid,
@@ -1155,6 +1182,11 @@ static void handle_request(srv_t *s, client_t *c, const uint8_t *pkt,
     }
     if (is_write(req.hdr.type)) {
         start_write(s, c, req.hdr.xid, req.hdr.type, pkt, len);
+        return;
+    }
+    if (req.hdr.type == JUTE_OP_RECONFIG && s->cfg.reconfig_enabled &&
+        !s->cfg.standalone) {
+        start_reconfig(s, c, req.hdr.xid, pkt, len, &req.u.reconfig);
         return;
     }
     if (!c->head) {

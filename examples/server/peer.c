@@ -121,15 +121,9 @@ int peer_init(srv_t *s, char *err, size_t errlen)
 {
     if (s->cfg.standalone)
         return 0;
-    for (size_t i = 0; i < s->cfg.nservers; i++) {
-        const cfg_server_t *sv = &s->cfg.servers[i];
-        if (sv->id == s->cfg.myid)
-            continue;
-        member_t *m = &s->members[s->nmembers++];
-        memset(m, 0, sizeof *m);
-        m->cfg = sv;
-        m->backoff_ms = PEER_BACKOFF_MIN_MS;
-    }
+    for (size_t i = 0; i < s->cfg.nservers; i++)
+        if (s->cfg.servers[i].id != s->cfg.myid)
+            peer_add_member(s, &s->cfg.servers[i]);
     s->peer_listen.kind = IO_PEER_LISTEN;
     s->peer_listen.fd =
         net_listen(s->self->host, s->self->quorum_port, err, errlen);
@@ -416,4 +410,28 @@ void peer_close_all(srv_t *s)
         peer_close(s, s->pending_peers, "shutting down", false);
     s->dirty_peers = NULL;
     peer_flush(s);
+}
+
+void peer_add_member(srv_t *s, const cfg_server_t *sv)
+{
+    s->member_cfg[sv->id] = *sv;
+    member_t *m = &s->members[s->nmembers++];
+    memset(m, 0, sizeof *m);
+    m->cfg = &s->member_cfg[sv->id];
+    m->backoff_ms = PEER_BACKOFF_MIN_MS;
+}
+
+void peer_remove_member(srv_t *s, uint32_t id)
+{
+    int m = peer_member(s, id);
+    if (m < 0)
+        return;
+    if (s->members[m].conn)
+        peer_close(s, s->members[m].conn, "removed from the ensemble",
+                   false);
+    /* A connection accepted but not yet identified is refused at its
+     * hello, as from any stranger. */
+    memmove(&s->members[m], &s->members[m + 1],
+            (s->nmembers - (size_t)m - 1) * sizeof *s->members);
+    s->nmembers--;
 }

@@ -367,7 +367,7 @@ out:
 }
 
 /* An ERROR transaction: the zxid is consumed, the tree unchanged. */
-static void error_txn(tree_txn_t *txn, const cmd_t *c, int err)
+void srv_error_txn(tree_txn_t *txn, const cmd_t *c, int err)
 {
     tree_txn_free(txn);
     tree_txn_init(txn);
@@ -426,12 +426,12 @@ static void apply_session_event(srv_t *s, const cmd_t *c, uint64_t zxid,
     if (c->type == TREE_OP_CREATE_SESSION) {
         if (known || tree_prepare_create_session(s->tree, c->session, c->arg,
                                                  c->time, txn) != TREE_ZOK)
-            error_txn(txn, c, TREE_ZRUNTIMEINCONSISTENCY);
+            srv_error_txn(txn, c, TREE_ZRUNTIMEINCONSISTENCY);
     } else if (!known ||
                tree_prepare_close_session(s->tree, c->session,
                                           (int64_t)zxid, c->time,
                                           txn) != TREE_ZOK) {
-        error_txn(txn, c, JUTE_ZSESSIONEXPIRED);
+        srv_error_txn(txn, c, JUTE_ZSESSIONEXPIRED);
     }
     tree_apply(s->tree, txn, (int64_t)zxid, res);
     if (c->type == TREE_OP_CREATE_SESSION && !known) {
@@ -462,7 +462,7 @@ static void apply_container_delete(srv_t *s, const cmd_t *c, uint64_t zxid,
         rc = tree_prepare(s->tree, &op, 0, NULL, (int64_t)zxid, c->time, txn);
     }
     if (rc != TREE_ZOK)
-        error_txn(txn, c, rc);
+        srv_error_txn(txn, c, rc);
     tree_apply(s->tree, txn, (int64_t)zxid, res);
 }
 
@@ -483,7 +483,7 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
          * still consumes the zxid identically. */
         s->stats.malformed_peer++;
         srv_log(s, "committed command 0x%" PRIx64 " is malformed", zxid);
-        error_txn(&txn, NULL, TREE_ZMARSHALLINGERROR);
+        srv_error_txn(&txn, NULL, TREE_ZMARSHALLINGERROR);
         tree_apply(s->tree, &txn, (int64_t)zxid, NULL);
         tree_txn_free(&txn);
         return;
@@ -502,12 +502,15 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
          * writes (then SESSIONMOVED closes it), as in ZooKeeper. */
         if (rc == TREE_ZOK)
             session_set_owner(s->sessions, c.session, c.origin);
-        error_txn(&txn, &c, rc);
+        srv_error_txn(&txn, &c, rc);
         tree_apply(s->tree, &txn, (int64_t)zxid, &res);
         type = c.type;
     } else if (c.type == TREE_OP_DELETE_CONTAINER) {
         apply_container_delete(s, &c, zxid, &txn, &res);
         rc = res.err;
+        type = c.type;
+    } else if (c.type == JUTE_OP_RECONFIG) {
+        rc = reconfig_apply(s, &c, zxid, &txn, &res);
         type = c.type;
     } else {
         acl_auth_t who = { c.ids, c.nids };
@@ -518,10 +521,10 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
              * its old connection fails (PrepRequestProcessor's
              * checkSession), and that connection is closed below. */
             rc = JUTE_ZSESSIONMOVED;
-            error_txn(&txn, &c, rc);
+            srv_error_txn(&txn, &c, rc);
         } else if (!tree_session_get(s->tree, c.session, NULL)) {
             rc = JUTE_ZSESSIONEXPIRED;
-            error_txn(&txn, &c, rc);
+            srv_error_txn(&txn, &c, rc);
             jute_reader_t r;
             jute_request_header_t h;
             jute_reader_init(&r, c.request, c.request_len, NULL);
@@ -530,7 +533,7 @@ static void srv_apply(srv_t *s, uint64_t zxid, const void *data, size_t len)
         } else {
             rc = prepare_request(s, &c, &who, zxid, &txn, &type);
             if (rc == TREE_ZSYSTEMERROR && txn.type != TREE_OP_ERROR)
-                error_txn(&txn, &c, rc);
+                srv_error_txn(&txn, &c, rc);
         }
         if (tree_apply(s->tree, &txn, (int64_t)zxid, &res) ==
                 TREE_ZSYSTEMERROR &&
@@ -649,34 +652,6 @@ static int h_snapshot_get(void *ud, uint64_t min_zxid, uint64_t *zxid,
     return 0;
 }
 
-/* /zookeeper/config as ZooKeeper fills it (QuorumVerifier.toString):
- * one server.N line per member, then version=0 (no reconfiguration). */
-static void publish_config(srv_t *s)
-{
-    char buf[CFG_MAX_SERVERS * 600 + 32];
-    size_t n = 0;
-    const cfg_t *c = &s->cfg;
-    for (size_t i = 0; i < c->nservers && n < sizeof buf - 600; i++) {
-        const cfg_server_t *v = &c->servers[i];
-        bool v6 = strchr(v->host, ':') != NULL;
-        int k = snprintf(buf + n, sizeof buf - n, "server.%u=%s%s%s:%u:%u:%s",
-                         v->id, v6 ? "[" : "", v->host, v6 ? "]" : "",
-                         v->quorum_port, v->election_port,
-                         v->observer ? "observer" : "participant");
-        n += (size_t)k;
-        if (v->client_port) {
-            k = snprintf(buf + n, sizeof buf - n, ";%s:%u",
-                         v->client_host[0] ? v->client_host : "0.0.0.0",
-                         v->client_port);
-            n += (size_t)k;
-        }
-        buf[n++] = '\n';
-    }
-    if (c->nservers)
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "version=0");
-    tree_set_config(s->tree, (const uint8_t *)buf, n);
-}
-
 static void track_one(void *ud, int64_t session, int32_t timeout)
 {
     srv_t *s = ud;
@@ -721,7 +696,15 @@ static int h_snapshot_put(void *ud, uint64_t zxid, uint64_t offset,
     tree_free(s->tree);
     s->tree = t;
     s->since_snapshot = 0;
-    publish_config(s);
+    char why[256];
+    if (reconfig_adopt_tree(s, false, why, sizeof why) != 0) {
+        /* Another ensemble's state, or one that removed us: nothing here
+         * can be trusted any more. */
+        srv_log(s, "the snapshot received cannot be used: %s; stopping",
+                why);
+        s->fatal = true;
+        s->stopping = true;
+    }
     if (rebuild_tracker(s) != 0)
         return ZAB_ENOMEM;
     srv_log(s, "installed a snapshot at 0x%" PRIx64 " (%zu nodes)", at,
@@ -1135,7 +1118,11 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     s->verbose = verbose;
     s->epfd = -1;
     s->peer_listen.fd = s->client_listen.fd = -1;
-    s->self = cfg_self(&s->cfg);
+    const cfg_server_t *me = cfg_self(&s->cfg);
+    if (me) {
+        s->self_cfg = *me;
+        s->self = &s->self_cfg;
+    }
     s->now = mono_ms();
     s->role_since_ms = s->now; /* looking since start-up */
     s->incarnation = (uint64_t)wall_ms() << 16 ^ (uint64_t)getpid();
@@ -1163,7 +1150,8 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    publish_config(s);
+    if (reconfig_adopt_tree(s, true, err, errlen) != 0)
+        return -1;
     if (make_zab(s, err, errlen) != 0)
         return -1;
     if (peer_init(s, err, errlen) != 0 || client_init(s, err, errlen) != 0)
@@ -1218,6 +1206,7 @@ int srv_run(srv_t *s)
         reap_snapshot(s, false);
         if (s->snapshot_due && !s->fatal)
             take_snapshot(s);
+        reconfig_converge(s); /* outside libzab's callbacks */
         peer_flush(s);
         client_flush(s);
         if (wal_sync_pending(s->wal))

@@ -12,6 +12,8 @@
  *   client.c   client connections: handshake, requests, replies, watches
  *   session.c  the leader's session tracker (expiry) and session passwords
  *   fourlw.c   the four-letter words
+ *   reconfig.c the membership in /zookeeper/config, the reconfig operation
+ *              (observers), bringing libzab and the peers in line
  *
  * This header is internal to zabd: the structures are shared by those
  * files and by nothing else.
@@ -29,6 +31,8 @@
 
 #include "acl.h"
 #include "cfg.h"
+#include "cmd.h"
+#include "jute.h"
 #include "net.h"
 #include "tree.h"
 #include "wal.h"
@@ -209,7 +213,8 @@ typedef struct srv_stats {
 
 struct srv {
     cfg_t cfg;
-    const cfg_server_t *self;
+    const cfg_server_t *self;  /* &self_cfg, or NULL standalone */
+    cfg_server_t self_cfg;     /* our server line (a reconfig may move it) */
     int epfd;
     volatile sig_atomic_t stopping; /* set by SIGTERM/SIGINT */
     bool fatal;                /* the state cannot be trusted: exit(1) */
@@ -231,6 +236,14 @@ struct srv {
     uint64_t next_container_check;
     bool snapshot_due;
     bool disk_failed;
+
+    /* membership: s->cfg.servers is the current one (the zoo.cfg files',
+     * or a reconfig's); config_version the zxid of that reconfig, or 0.
+     * member_cfg[id] is where members[].cfg points (stable while the
+     * servers array is rewritten). */
+    uint64_t config_version;
+    bool membership_dirty;     /* libzab and the peers must follow */
+    cfg_server_t member_cfg[CFG_MAX_SERVERS + 1];
 
     /* role, from role_change */
     int role;
@@ -293,6 +306,34 @@ void srv_epoll_del(srv_t *s, io_t *io);
  * it) or, with c NULL, for the server itself on `session` (expiry,
  * container deletion).  *seq (if not NULL) gets its number.  0 or a
  * ZAB_E* code from zab_propose(); nothing is recorded on failure. */
+/* An ERROR transaction carrying err, for a command that failed. */
+void srv_error_txn(tree_txn_t *txn, const cmd_t *c, int err);
+
+/* reconfig.c */
+/* The text of /zookeeper/config for servers v[0..n) (malloc'd). */
+char *reconfig_text(const cfg_server_t *v, size_t n, uint64_t version,
+                    size_t *len);
+/* Lines of /zookeeper/config into out (room for CFG_MAX_SERVERS). */
+int reconfig_parse(const uint8_t *text, size_t len, cfg_server_t *out,
+                   size_t *n, uint64_t *version);
+/* A reconfig request arrived here: plan it from our membership and
+ * propose it (the plan rides after the packet).  0 or a libzab error. */
+int reconfig_propose(srv_t *s, client_t *c, const uint8_t *pkt, size_t len,
+                     const jute_reconfig_request_t *rq, uint64_t *seq);
+/* A committed reconfig request: the txn it makes, applied.  0 or the
+ * ZooKeeper error code the client gets. */
+int reconfig_apply(srv_t *s, const cmd_t *c, uint64_t zxid, tree_txn_t *txn,
+                   tree_result_t *res);
+/* After loading or installing a snapshot: a reconfigured membership in
+ * the tree becomes ours; otherwise ours is published there.  -1 with a
+ * message if the tree's cannot be ours (other voters, or without us). */
+int reconfig_adopt_tree(srv_t *s, bool at_start, char *err, size_t errlen);
+/* Writes our membership into /zookeeper/config. */
+int reconfig_publish(srv_t *s);
+/* From the event loop: libzab and the peer connections follow
+ * s->cfg.servers. */
+void reconfig_converge(srv_t *s);
+
 int srv_propose_cmd(srv_t *s, client_t *c, int32_t type, int32_t arg,
                     int64_t session, const uint8_t *request,
                     size_t request_len, int kind, uint64_t *seq);
@@ -311,6 +352,10 @@ void peer_flush(srv_t *s);
 void peer_close_all(srv_t *s);
 /* Member index for an id, or -1. */
 int peer_member(const srv_t *s, uint32_t id);
+/* A member added by a reconfig (its connection comes as for any other),
+ * or one removed (its connection closed; libzab must know first). */
+void peer_add_member(srv_t *s, const cfg_server_t *sv);
+void peer_remove_member(srv_t *s, uint32_t id);
 
 /* client.c */
 int client_init(srv_t *s, char *err, size_t errlen);

@@ -18,7 +18,11 @@
      comes back with the data intact;
   f. (zabd only) the same with a session created before the partition: it
      reattaches read-only, keeps its ephemeral, and is read-write again,
-     the same session, once the quorum is back.
+     the same session, once the quorum is back;
+  g. (zabd only) dynamic reconfiguration of observers: a fourth server,
+     unknown to the ensemble, cannot join; `reconfig` adds it, it catches
+     up and serves, the membership survives the restart of the leader and
+     of the observer, and `reconfig` removes it again.
 
     /usr/bin/python3 test/cluster/test_faults.py [-v] [Faults.test_...]
 """
@@ -481,6 +485,109 @@ class ReadOnly(unittest.TestCase):
         self.assertEqual(z.exists("/ro/eph").ephemeralOwner, session)
         z.create("/ro/after", b"a")
         self.assertEqual(z.get("/ro/after")[0], b"a")
+
+
+SUPER_DIGEST = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="   # super:test
+
+
+@unittest.skipIf(IMPL == "zookeeper", "zabd's observer reconfiguration; "
+                 "ZooKeeper's needs dynamic configuration files")
+class Reconfig(unittest.TestCase):
+
+    def setUp(self):
+        self.cl = new_cluster(4, "reconfig", observers=1,
+                              extra_cfg=["reconfigEnabled=true",
+                                         "DigestAuthenticationProvider.superDigest=" +
+                                         SUPER_DIGEST])
+        # The three voters do not know the fourth server: it joins by
+        # reconfig.  Its own zoo.cfg names the voters and itself.
+        for i in range(3):
+            path = self.cl.cfg_path(i)
+            with open(path) as f:
+                lines = [l for l in f if not l.startswith("server.4=")]
+            with open(path, "w") as f:
+                f.writelines(lines)
+        self.clients = []
+
+    def tearDown(self):
+        close(*self.clients)
+        self.cl.stop()
+        self.cl.kill_all()
+
+    def c(self, hosts, **kw):
+        z = client(hosts, **kw)
+        self.clients.append(z)
+        return z
+
+    def config(self, z):
+        z.sync("/zookeeper/config")
+        data = z.get("/zookeeper/config")[0].decode()
+        return data, int(data.strip().split("\n")[-1].split("=")[1], 16)
+
+    def test_g_observer_joins_and_leaves(self):
+        cl = self.cl
+        for i in range(3):
+            cl.start_one(i)
+        cl.wait_ready(members=[0, 1, 2], timeout=90)
+        cl.start_one(3)
+        adm = self.c(cl.connect_string([0, 1, 2]),
+                     auth_data=[("digest", "super:test")])
+        adm.create("/rc", b"before")
+        time.sleep(1.5)
+        self.assertNotEqual(cl.mode(3), "observer", "an unknown server joined")
+        data, version = self.config(adm)
+        self.assertEqual(version, 0)
+        self.assertNotIn("server.4=", data)
+
+        joining = "server.4=127.0.0.1:%d:%d:observer;127.0.0.1:%d" % (
+            cl.quorum_port(3), cl.election_port(3), cl.client_port(3))
+        data, stat = adm.reconfig(joining=joining, leaving=None, new_members=None)
+        data = data.decode()
+        self.assertIn(joining, data)
+        version = int(data.strip().split("\n")[-1].split("=")[1], 16)
+        self.assertEqual(version, stat.mzxid)
+        cl.wait_ready(members=[0, 1, 2, 3], timeout=60)
+        self.assertEqual(cl.mode(3), "observer")
+        z4 = self.c(cl.connect_string([3]))
+        self.assertEqual(z4.get("/rc")[0], b"before")
+        z4.create("/rc/via-observer", b"x")
+        self.assertEqual(adm.get("/rc/via-observer")[0], b"x")
+        self.assertEqual(self.config(z4), (data, version))
+
+        # The membership is replicated state: it survives restarts.
+        leader = cl.leader()
+        cl.restart(leader, hard=True, wait=False)
+        cl.restart(3, hard=True, wait=False)
+        cl.wait_ready(members=[0, 1, 2, 3], timeout=90)
+        self.assertEqual(cl.mode(3), "observer")
+        self.assertEqual(self.config(adm), (data, version))
+        wait_for(lambda: retry(lambda: z4.exists("/rc/via-observer")), 30,
+                 what="the observer's client back")
+
+        # A stale version, a voter change and bad syntax are refused.
+        from kazoo.exceptions import (BadVersionError, BadArgumentsError,
+                                      UnimplementedError)
+        with self.assertRaises(BadVersionError):
+            adm.reconfig(joining=None, leaving="4", new_members=None,
+                         from_config=version + 1)
+        with self.assertRaises(UnimplementedError):
+            adm.reconfig(joining=None, leaving="1", new_members=None)
+        with self.assertRaises(BadArgumentsError):
+            adm.reconfig(joining="server.5", leaving=None, new_members=None)
+        self.assertEqual(self.config(adm), (data, version))
+
+        # Removed: the observer is cut off, the voters go on.
+        data2, _ = adm.reconfig(joining=None, leaving="4", new_members=None,
+                                from_config=version)
+        self.assertNotIn("server.4=", data2.decode())
+        wait_for(lambda: cl.mode(3) != "observer", 30,
+                 what="the removed observer to stop serving")
+        adm.create("/rc/after", b"y")
+        for i in range(3):
+            z = self.c(cl.connect_string([i]))
+            z.sync("/rc")
+            self.assertEqual(z.get("/rc/after")[0], b"y")
+            close(z)
 
 
 def retry(f, timeout=30):

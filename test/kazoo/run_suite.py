@@ -95,8 +95,12 @@ class ZabdServer(object):
                  "maxClientCnxns=0", "4lw.commands.whitelist=*",
                  "zookeeper.extendedTypesEnabled=true",
                  # Kazoo's harness starts ZooKeeper with
-                 # -Dreadonlymode.enabled=true
-                 "readonlymode.enabled=true"]
+                 # -Dreadonlymode.enabled=true, reconfigEnabled=true and
+                 # the super user "super:test"
+                 "readonlymode.enabled=true",
+                 "reconfigEnabled=true",
+                 "DigestAuthenticationProvider.superDigest="
+                 "super:D/InIHSb7yEEbrWz8b9l71RjZJU="]
         if c.size > 1:
             for i in range(1, c.size + 1):
                 lines.append("server.%d=127.0.0.1:%d:%d" %

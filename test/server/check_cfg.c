@@ -265,6 +265,42 @@ START_TEST(test_every_key)
 }
 END_TEST
 
+/* One server line outside a file (reconfig), and back as ZooKeeper
+ * writes it in /zookeeper/config. */
+START_TEST(test_server_line)
+{
+    cfg_server_t sv;
+    char msg[256], out[700];
+    ck_assert_int_eq(cfg_parse_server("server.7", " 10.0.0.7:2888:3888:"
+                                      "observer;127.0.0.1:2181", &sv, msg,
+                                      sizeof msg), 0);
+    ck_assert_uint_eq(sv.id, 7);
+    ck_assert_str_eq(sv.host, "10.0.0.7");
+    ck_assert_int_eq(sv.observer, 1);
+    ck_assert_uint_eq(sv.client_port, 2181);
+    ck_assert_uint_eq(cfg_server_format(&sv, out, sizeof out),
+                      strlen("server.7=10.0.0.7:2888:3888:observer;"
+                             "127.0.0.1:2181"));
+    ck_assert_str_eq(out, "server.7=10.0.0.7:2888:3888:observer;"
+                          "127.0.0.1:2181");
+    ck_assert_int_eq(cfg_parse_server("server.2", "[::1]:1:2;3", &sv, msg,
+                                      sizeof msg), 0);
+    cfg_server_format(&sv, out, sizeof out);
+    ck_assert_str_eq(out, "server.2=[::1]:1:2:participant;0.0.0.0:3");
+    ck_assert_int_eq(cfg_parse_server("server.2", "h:1:1", &sv, msg,
+                                      sizeof msg), -1);
+    ck_assert_ptr_nonnull(strstr(msg, "must differ"));
+    ck_assert_int_eq(cfg_parse_server("server.256", "h:1:2", &sv, msg,
+                                      sizeof msg), -1);
+    ck_assert_int_eq(cfg_parse_server("srv.2", "h:1:2", &sv, msg,
+                                      sizeof msg), -1);
+    ck_assert_int_eq(cfg_parse_server("server.2", "h:1:2:voter", &sv, msg,
+                                      sizeof msg), -1);
+    /* A small buffer: the length wanted, as snprintf. */
+    ck_assert_uint_gt(cfg_server_format(&sv, out, 8), 7);
+}
+END_TEST
+
 START_TEST(test_booleans)
 {
     OK(BASE "forceSync=yes\n");
@@ -1042,7 +1078,7 @@ START_TEST(test_ignored_keys)
             "admin.serverPort=8080\n"
             "metricsProvider.className=x.Y\n"
             "standaloneEnabled=false\n"
-            "reconfigEnabled=true\n"
+            "oraclePath=/x\n"
             "autopurge.purgeInterval=1\n"
             "quorumListenOnAllIPs=true\n"
             "electionAlg=3\n"
@@ -1365,6 +1401,7 @@ static Suite *cfg_suite(void)
     tcase_add_test(tc, test_hierarchical_refused);
     tcase_add_test(tc, test_errbuf_bounds);
     tcase_add_test(tc, test_null_arguments);
+    tcase_add_test(tc, test_server_line);
     tcase_add_test(tc, test_load);
     tcase_add_test(tc, test_man_page_examples);
     suite_add_tcase(s, tc);
