@@ -17,21 +17,26 @@
 
 /* ---- types --------------------------------------------------------------- */
 
+/* One znode.  Memory per node is what a large tree costs, so the fields
+ * are packed (pointers, then 64-bit, then 32-bit values: no padding) and
+ * the path, which never changes, is allocated with the node.  32 bits
+ * hold every length and count: data is at most jute.maxbuffer, paths
+ * max_path, and a tree at most max_nodes (2^24) nodes. */
 struct tree_node {
-    char *path;
-    size_t plen;
     uint8_t *data;
-    size_t dlen;
-    bool dnull;      /* ZooKeeper's null data (distinct from empty) */
     struct acl_ref *acl; /* shared with every node of the same ACL */
-    int64_t czxid, mzxid, ctime, mtime;
-    int32_t version, cversion, aversion;
-    int64_t owner, pzxid;
     tree_node_t *parent;
     tree_node_t **kids;
-    size_t nkids, ckids;
-    size_t idx;                   /* index in parent->kids */
     tree_node_t *eprev, *enext;   /* the owner's ephemeral list */
+    int64_t czxid, mzxid, ctime, mtime;
+    int64_t owner, pzxid;
+    int32_t version, cversion, aversion;
+    uint32_t dlen;
+    uint32_t plen;
+    uint32_t nkids, ckids;
+    uint32_t idx;                 /* index in parent->kids */
+    bool dnull;      /* ZooKeeper's null data (distinct from empty) */
+    char path[];     /* NUL-terminated */
 };
 
 typedef struct owner {
@@ -400,7 +405,6 @@ static const acl_list_t *node_acl(const tree_node_t *x)
 static void node_free(tree_t *t, tree_node_t *x)
 {
     if (x != NULL) {
-        free(x->path);
         free(x->data);
         acl_release(t, x->acl);
         free(x->kids);
@@ -410,16 +414,12 @@ static void node_free(tree_t *t, tree_node_t *x)
 
 static tree_node_t *node_new(const char *path, size_t plen)
 {
-    tree_node_t *x = calloc(1, sizeof *x);
+    tree_node_t *x = calloc(1, sizeof *x + plen + 1);
     if (x == NULL) {
         return NULL;
     }
-    x->path = memdup0(path, plen);
-    if (x->path == NULL) {
-        free(x);
-        return NULL;
-    }
-    x->plen = plen;
+    memcpy(x->path, path, plen); /* calloc put the NUL */
+    x->plen = (uint32_t)plen;
     return x;
 }
 
@@ -616,7 +616,15 @@ int64_t tree_last_zxid(const tree_t *t)
     return t->last_zxid;
 }
 
+static tree_node_t *find_node(const tree_t *t, const char *path);
+
 const tree_node_t *tree_lookup(const tree_t *t, const char *path)
+{
+    return find_node(t, path);
+}
+
+/* The node at path ("" is the root), or NULL. */
+static tree_node_t *find_node(const tree_t *t, const char *path)
 {
     if (path == NULL) {
         return NULL;
@@ -1497,7 +1505,7 @@ static int get_rec(const tree_t *t, const char *path, pend_t *v)
             return TREE_ZOK;
         }
     }
-    const tree_node_t *x = tree_lookup(t, path);
+    tree_node_t *x = find_node(t, path);
     if (x == NULL) {
         return TREE_ZNONODE;
     }
