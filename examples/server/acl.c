@@ -1,9 +1,10 @@
 /*
  * acl.c -- ZooKeeper ACLs for zabd.  Mirrors ZooKeeperServer.checkACL,
  * PrepRequestProcessor.fixupACL/removeDuplicates, ZooDefs.Ids,
- * DigestAuthenticationProvider (generateDigest, isValid) and
- * IPAuthenticationProvider (isValid, matches).  SHA-1 and base64 come from
- * OpenSSL's libcrypto.
+ * DigestAuthenticationProvider (generateDigest, isValid),
+ * IPAuthenticationProvider (isValid, matches) and
+ * SASLAuthenticationProvider (isValid, matches).  SHA-1 and base64 come
+ * from OpenSSL's libcrypto.
  */
 #include "acl.h"
 
@@ -315,6 +316,33 @@ int acl_digest(const char *user_password, size_t len, char *out, size_t cap)
     return (int)(ulen + 1 + ACL_DIGEST_LEN);
 }
 
+/* ---- sasl ------------------------------------------------------------------ */
+
+bool acl_sasl_valid(const char *id)
+{
+    /* new KerberosName(id) accepts a name without '@', or one matching
+     * ([^/@]*)(/([^/@]*))?@([^/@]*): one '@', at most one '/' before it,
+     * none after. */
+    if (id == NULL) {
+        return false;
+    }
+    const char *at = strchr(id, '@');
+    if (at == NULL) {
+        return true;
+    }
+    if (strchr(at + 1, '@') != NULL || strchr(at + 1, '/') != NULL) {
+        return false;
+    }
+    /* No '/' after the '@', so every '/' is before it: at most one. */
+    const char *slash = strchr(id, '/');
+    return slash == NULL || strchr(slash + 1, '/') == NULL;
+}
+
+bool acl_sasl_matches(const char *id, const char *acl_expr)
+{
+    return strcmp(id, "super") == 0 || strcmp(id, acl_expr) == 0;
+}
+
 /* ---- check and fix-up ---------------------------------------------------- */
 
 static bool is_world_anyone(const acl_id_t *id)
@@ -343,7 +371,8 @@ bool acl_check(const acl_list_t *acl, int32_t perm, const acl_auth_t *who)
         }
         bool digest = strcmp(e->id.scheme, "digest") == 0;
         bool ip = strcmp(e->id.scheme, "ip") == 0;
-        if (!digest && !ip) {
+        bool sasl = strcmp(e->id.scheme, "sasl") == 0;
+        if (!digest && !ip && !sasl) {
             continue; /* no provider for the scheme */
         }
         for (size_t i = 0; i < nids; i++) {
@@ -352,7 +381,8 @@ bool acl_check(const acl_list_t *acl, int32_t perm, const acl_auth_t *who)
                 continue;
             }
             if (digest ? strcmp(me->id, e->id.id) == 0
-                       : acl_ip_matches(e->id.id, me->id)) {
+                : ip   ? acl_ip_matches(e->id.id, me->id)
+                       : acl_sasl_matches(me->id, e->id.id)) {
                 return true;
             }
         }
@@ -361,10 +391,12 @@ bool acl_check(const acl_list_t *acl, int32_t perm, const acl_auth_t *who)
 }
 
 /* Is the identity's provider "authenticated" (ServerAuthenticationProvider
- * .isAuthenticated)?  digest yes; ip no; super/world have no provider. */
+ * .isAuthenticated)?  digest and sasl yes; ip no; super/world have no
+ * provider. */
 static bool authenticated(const acl_id_t *id)
 {
-    return strcmp(id->scheme, "digest") == 0;
+    return strcmp(id->scheme, "digest") == 0 ||
+           strcmp(id->scheme, "sasl") == 0;
 }
 
 int acl_fixup(const acl_list_t *in, const acl_auth_t *who, acl_list_t *out,
@@ -407,7 +439,9 @@ int acl_fixup(const acl_list_t *in, const acl_auth_t *who, acl_list_t *out,
         } else if ((strcmp(a->id.scheme, "digest") == 0 &&
                     acl_digest_valid(a->id.id)) ||
                    (strcmp(a->id.scheme, "ip") == 0 &&
-                    acl_ip_valid(a->id.id))) {
+                    acl_ip_valid(a->id.id)) ||
+                   (strcmp(a->id.scheme, "sasl") == 0 &&
+                    acl_sasl_valid(a->id.id))) {
             rc = acl_list_add(&rv, a->perms, a->id.scheme, a->id.id,
                               max_entries);
         } else {

@@ -2,8 +2,15 @@
  * acl.h -- ZooKeeper access control lists for zabd: the ACL and Id records,
  * the permission bits of ZooDefs.Perms, the well-known lists of ZooDefs.Ids,
  * the permission check of ZooKeeperServer.checkACL, the ACL fix-up of
- * PrepRequestProcessor.fixupACL, and the "digest" and "ip" schemes of
- * DigestAuthenticationProvider and IPAuthenticationProvider.
+ * PrepRequestProcessor.fixupACL, and the "digest", "ip" and "sasl" schemes
+ * of DigestAuthenticationProvider, IPAuthenticationProvider and
+ * SASLAuthenticationProvider.
+ *
+ * The sasl scheme is always there, as in a ZooKeeper whose configuration
+ * has authProvider.N=...SASLAuthenticationProvider: every replica checks
+ * ACLs when it applies a write, so what a scheme means must not depend on
+ * one server's settings.  For the same reason ZooKeeper's
+ * zookeeper.letAnySaslUserDoX is not supported.
  *
  * Ownership: an acl_list_t owns its entries and their strings (free with
  * acl_list_free).  An acl_auth_t only borrows the identities it points at.
@@ -82,12 +89,14 @@ int acl_list_creator_all(acl_list_t *l);
 /* ZooKeeperServer.checkACL: true when an identity of *who is "super", or
  * the list is empty, or an entry granting a bit of perm matches an
  * identity (world:anyone matches everyone; digest by equality; ip by
- * address and mask).  who may be NULL (no identities). */
+ * address and mask; sasl by acl_sasl_matches).  who may be NULL (no
+ * identities). */
 bool acl_check(const acl_list_t *acl, int32_t perm, const acl_auth_t *who);
 
 /* PrepRequestProcessor.fixupACL: drop duplicates; reject an empty list, an
- * unknown scheme, world:x for x != anyone, an invalid digest or ip id, and
- * "auth" when the caller has no authenticated (digest) identity; expand
+ * unknown scheme, world:x for x != anyone, an invalid digest, ip or sasl
+ * id, and "auth" when the caller has no authenticated (digest or sasl)
+ * identity; expand
  * "auth" into one entry per authenticated identity of *who with the
  * entry's perms.  *out (initialised) is replaced on ACL_OK.  Returns
  * ACL_OK, ACL_EINVALID, ACL_ENOMEM or ACL_ETOOBIG (more than max_entries
@@ -103,6 +112,15 @@ bool acl_digest_valid(const char *id);
  * "user:" base64(SHA-1("user:password")) into out.  Returns its length,
  * or -1 if cap is too small, len exceeds ACL_MAX_STR or libcrypto fails. */
 int acl_digest(const char *user_password, size_t len, char *out, size_t cap);
+
+/* SASLAuthenticationProvider.isValid: what new KerberosName(id) accepts --
+ * any name without '@', or service[/host]@realm with no '/' or '@' in the
+ * parts. */
+bool acl_sasl_valid(const char *id);
+/* SASLAuthenticationProvider.matches: the authenticated SASL name `id`
+ * matches ACL id `acl_expr` when they are equal, or when id is "super"
+ * (a SASL user called super matches every sasl ACL, as in ZooKeeper). */
+bool acl_sasl_matches(const char *id, const char *acl_expr);
 
 /* IPAuthenticationProvider: "a.b.c.d" or "a.b.c.d/bits" (bits 0..32), and
  * as an extension of 3.8, IPv6 addresses ("addr" or "addr/bits", 0..128). */

@@ -146,6 +146,13 @@ static const key_spec_t key_specs[] = {
     {"readonlymode.enabled", set_true_false, FIELD(read_only_mode), 0, 0,
      0},
     {"reconfigEnabled", set_true_false, FIELD(reconfig_enabled), 0, 0, 0},
+    /* SASL (see sasl.h): the JAAS file, which ZooKeeper takes as the JVM
+     * system property java.security.auth.login.config, its section, and
+     * the password of the JAAS user "super". */
+    {"java.security.auth.login.config", set_path, FIELD(jaas_path), 0, 0, 0},
+    {"sasl.serverconfig", set_string, FIELD(sasl_section), 0, 0, 0},
+    {"SASLAuthenticationProvider.superPassword", set_string,
+     FIELD(sasl_super_password), 0, 0, 0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
 };
@@ -906,6 +913,48 @@ size_t cfg_server_format(const cfg_server_t *v, char *buf, size_t size)
     return n < 0 ? 0 : (size_t)n;
 }
 
+/* ---- SASL super users ------------------------------------------------ */
+
+#define SASL_PROVIDER "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+
+/* zookeeper.superUser and zookeeper.superUser.X (ZooKeeperServer
+ * .isSaslSuperUser reads every such property): a SASL user name that is
+ * super.  The same key again replaces its value, as a property would. */
+static int set_super_user(parser_t *p, const char *key, const char *bare,
+                          const char *value)
+{
+    cfg_t *c = p->c;
+    cfg_super_user_t *u = NULL;
+    if (*value == '\0') {
+        return bad_value(p, key, value, "empty");
+    }
+    if (strlen(bare) >= sizeof u->key) {
+        return bad_value(p, key, value, "key too long");
+    }
+    for (size_t i = 0; i < c->nsuper_users; i++) {
+        if (strcmp(c->super_users[i].key, bare) == 0) {
+            u = &c->super_users[i];
+            tell(p, p->line,
+                 "warning: %s set again (first on line %d); the last value "
+                 "counts", key, u->line);
+        }
+    }
+    if (u == NULL) {
+        if (c->nsuper_users == CFG_MAX_SUPER_USERS) {
+            return bad_value(p, key, value, "more than %d superUser keys",
+                             CFG_MAX_SUPER_USERS);
+        }
+        u = &c->super_users[c->nsuper_users++];
+        memcpy(u->key, bare, strlen(bare) + 1);
+    }
+    if (copy_str(u->name, sizeof u->name, value) != 0) {
+        return bad_value(p, key, value, "too long (at most %zu bytes)",
+                         sizeof u->name - 1);
+    }
+    u->line = p->line;
+    return 0;
+}
+
 /* ---- keys zabd does not act on --------------------------------------- */
 
 /* ZooKeeper settings zabd accepts and ignores: exact names, then
@@ -935,6 +984,7 @@ static const char *const zk_ignored_keys[] = {
     "connectionTokenFillTime", "connectionTokenFillCount",
     "connectionFreezeTime", "connectionDropIncrease",
     "connectionDropDecrease", "connectionDecreaseRatio",
+    "allowSaslFailedClients", "letAnySaslUserDoX",
 };
 
 static const char *const zk_ignored_prefixes[] = {
@@ -1024,6 +1074,18 @@ static int apply_entry(parser_t *p, const char *key, const char *value)
     }
     if (has_prefix(key, "server.")) {
         return set_server(p, key, value);
+    }
+    const char *bare = key; /* without zookeeper. prefixes, as find_key */
+    while (has_prefix(bare, "zookeeper.")) {
+        bare += strlen("zookeeper.");
+    }
+    if (strcmp(bare, "superUser") == 0 || has_prefix(bare, "superUser.")) {
+        return set_super_user(p, key, bare, value);
+    }
+    /* What enables the sasl scheme in ZooKeeper; zabd always has it. */
+    if (has_prefix(bare, "authProvider.") &&
+        strcmp(value, SASL_PROVIDER) == 0) {
+        return 0;
     }
     /* Hierarchical quorums change who votes and how much: running them as
      * plain majorities would be a different ensemble, so refuse. */
@@ -1393,6 +1455,7 @@ void cfg_default(cfg_t *c)
     c->extended_types = 0;
     memcpy(c->fourlw_whitelist, "srvr", sizeof "srvr");
     memcpy(c->session_secret, "zabd", sizeof "zabd");
+    memcpy(c->sasl_section, "Server", sizeof "Server");
     c->myid = 1;
     c->standalone = 1;
 }

@@ -12,7 +12,11 @@
  *   autopurge.snapRetainCount, forceSync, zookeeper.extendedTypesEnabled
  *   (also spelt extendedTypesEnabled, the form that works in a real
  *   zoo.cfg), myid (zabd extension: the id, overriding dataDir/myid),
- *   sessionSecret (zabd extension).
+ *   sessionSecret (zabd extension), DigestAuthenticationProvider
+ *   .superDigest, java.security.auth.login.config, sasl.serverconfig,
+ *   superUser[.X], SASLAuthenticationProvider.superPassword (the SASL
+ *   ones as ZooKeeper's system properties, with or without zookeeper.);
+ *   authProvider.N naming SASLAuthenticationProvider is accepted silently.
  * Keys ZooKeeper knows that zabd does not use (admin.*, metricsProvider.*,
  * standaloneEnabled, reconfigEnabled, autopurge.purgeInterval,
  * preAllocSize, ...) are accepted with a note (a warning when the value
@@ -31,6 +35,15 @@
 #include <stdint.h>
 
 #define CFG_MAX_SERVERS 255
+#define CFG_MAX_SUPER_USERS 16
+
+/* A SASL super user: zookeeper.superUser or zookeeper.superUser.X (the
+ * key without its zookeeper. prefix, and the user name). */
+typedef struct cfg_super_user {
+    char key[128];
+    char name[256];
+    int line;
+} cfg_super_user_t;
 
 typedef struct cfg_server {
     uint32_t id;        /* N of server.N (1..255 for zabd) */
@@ -93,6 +106,18 @@ typedef struct cfg {
     /* reconfigEnabled: the reconfig operation is allowed (zabd: observers
      * only); default 0. */
     int reconfig_enabled;
+    /* SASL authentication of clients (sasl.c reads the file):
+     * java.security.auth.login.config, the JAAS file ("" = SASL off; a
+     * JVM system property for ZooKeeper); sasl.serverconfig (ZooKeeper's
+     * zookeeper.sasl.serverconfig), its section for the server, default
+     * "Server"; zookeeper.superUser[.X], SASL users that are super users;
+     * SASLAuthenticationProvider.superPassword, the password of the JAAS
+     * user "super" ("" = the file's). */
+    char jaas_path[4096];
+    char sasl_section[256];
+    cfg_super_user_t super_users[CFG_MAX_SUPER_USERS];
+    size_t nsuper_users;
+    char sasl_super_password[256];
 
     /* Ensemble. */
     size_t nservers;

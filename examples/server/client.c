@@ -27,6 +27,7 @@
 
 #include "cmd.h"
 #include "jute.h"
+#include "sasl.h"
 
 #define CLIENT_MAX_OUT ((size_t)64 << 20)
 /* Room for the longest path the tree accepts (4096 bytes) and its NUL. */
@@ -407,6 +408,7 @@ static void reap(srv_t *s)
             free(c->ids[i].scheme);
             free(c->ids[i].id);
         }
+        free(c->sasl);
         net_buf_free(&c->in);
         net_buf_free(&c->out);
         free(c);
@@ -1145,6 +1147,55 @@ static bool read_only_refused(srv_t *s, client_t *c, int32_t xid,
     return false;
 }
 
+/* ZooKeeperServer.processSasl: one token in, one out (sasl.c does the
+ * DIGEST-MD5 exchange).  Success adds ("sasl", user), and "super" for a
+ * zookeeper.superUser, to the connection's identities; a failure, or SASL
+ * not configured, is answered AUTHFAILED with a null token and the
+ * connection is closed.  The reply header's zxid is 0, as ZooKeeper's. */
+static void do_sasl(srv_t *s, client_t *c, int32_t xid,
+                    const jute_sasl_t *req)
+{
+    uint8_t out[SASL_TOKEN_MAX];
+    size_t n = 0;
+    int rc = SASL_EFAIL;
+    const char *why = "SASL is not configured (no JAAS Server section)";
+    if (s->sasl && !c->sasl && (c->sasl = malloc(sizeof *c->sasl)))
+        sasl_digest_init(c->sasl, SASL_SERVICE, SASL_SERVER_NAME);
+    if (s->sasl && !c->sasl)
+        why = "out of memory";
+    if (s->sasl && c->sasl)
+        rc = sasl_digest_step(c->sasl, s->sasl, req->token.data,
+                              req->token.len > 0 ? (size_t)req->token.len : 0,
+                              NULL, out, sizeof out, &n, &why);
+    if (rc == SASL_OK && add_id(c, "sasl", c->sasl->user) != 0) {
+        rc = SASL_EFAIL;
+        why = "too many identities on the connection";
+    }
+    jute_writer_t w;
+    jute_reply_header_t h = { xid, 0, rc == SASL_EFAIL ? JUTE_ZAUTHFAILED : 0 };
+    jute_sasl_t r = { { out, rc == SASL_EFAIL ? -1 : (int32_t)n } };
+    jute_writer_init(&w, 0);
+    size_t mark = jute_packet_begin(&w);
+    jute_write_reply_header(&w, &h);
+    jute_write_sasl(&w, &r);
+    send_writer(s, c, &w, mark);
+    const char *user = c->sasl && c->sasl->user[0] ? c->sasl->user : "";
+    if (rc == SASL_EFAIL) {
+        s->stats.sasl_failed++;
+        srv_log(s, "SASL authentication failed for session 0x%" PRIx64
+                   " from %s%s%s%s: %s", (uint64_t)c->session, c->addr,
+                *user ? " (user '" : "", user, *user ? "')" : "", why);
+        c->state = CLIENT_CLOSING;
+    } else if (rc == SASL_OK) {
+        s->stats.sasl_ok++;
+        bool super = sasl_server_is_super(s->sasl, user) &&
+                     add_id(c, "super", "") == 0;
+        srv_log(s, "session 0x%" PRIx64 " from %s: SASL DIGEST-MD5 "
+                   "authenticated '%s'%s", (uint64_t)c->session, c->addr,
+                user, super ? " (super user)" : "");
+    }
+}
+
 static void handle_request(srv_t *s, client_t *c, const uint8_t *pkt,
                            size_t len)
 {
@@ -1172,7 +1223,7 @@ static void handle_request(srv_t *s, client_t *c, const uint8_t *pkt,
         do_auth(s, c, &req.u.auth);
         return;
     case JUTE_OP_SASL:
-        send_error(s, c, req.hdr.xid, JUTE_ZUNIMPLEMENTED);
+        do_sasl(s, c, req.hdr.xid, &req.u.sasl);
         return;
     case JUTE_OP_SYNC:
         start_sync(s, c, req.hdr.xid, pkt, len);

@@ -14,6 +14,8 @@
  *   fourlw.c   the four-letter words
  *   reconfig.c the membership in /zookeeper/config, the reconfig operation
  *              (observers), bringing libzab and the peers in line
+ *   sasl.c     SASL (DIGEST-MD5) authentication of clients; jaas.c
+ *              reads its JAAS file
  *
  * This header is internal to zabd: the structures are shared by those
  * files and by nothing else.
@@ -145,8 +147,11 @@ typedef struct client {
     int64_t last_zxid;
     uint64_t packets_in, packets_out;
     net_buf_t in, out;
-    acl_id_t ids[CLIENT_MAX_IDS]; /* authInfo: ip first, then digests */
+    acl_id_t ids[CLIENT_MAX_IDS]; /* authInfo: ip first, then digests,
+                                     sasl (and super) */
     size_t nids;
+    struct sasl_digest *sasl;     /* the SASL exchange, from its first
+                                     packet on (owned) */
     creq_t *head, *tail;
     size_t queued;
     struct client *prev, *next; /* srv->clients */
@@ -209,6 +214,8 @@ typedef struct srv_stats {
     uint64_t lat_count, lat_sum, lat_min, lat_max;
     uint64_t clients_refused, malformed_client, malformed_peer;
     uint64_t writes_lost, sessions_expired;
+    uint64_t sasl_ok, sasl_failed; /* SASL exchanges that authenticated,
+                                      and that failed (bad input too) */
 } srv_stats_t;
 
 struct srv {
@@ -290,6 +297,8 @@ struct srv {
     size_t nclosed_touches;
 
     srv_stats_t stats;
+    struct sasl_server *sasl;  /* SASL users, NULL: SASL is off (zabd.c
+                                  loads it and frees it after srv_destroy) */
 };
 
 /* server.c */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sasl.h"
 #include "server.h"
 
 static srv_t server;
@@ -66,6 +67,13 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* The JAAS file is part of the configuration: refused like it. */
+    sasl_server_t *sasl = NULL;
+    if (sasl_server_load(&cfg, &sasl, err, sizeof err, warn, NULL) != 0) {
+        fprintf(stderr, "zabd: %s\n", err);
+        return 2;
+    }
+
     if (!cfg.force_sync)
         fprintf(stderr, "zabd: %s: warning: forceSync=no is ignored: zabd "
                         "always syncs the log before acknowledging\n",
@@ -81,13 +89,20 @@ int main(int argc, char **argv)
     if (srv_init(&server, &cfg, verbose, err, sizeof err) != 0) {
         fprintf(stderr, "zabd: %s\n", err);
         srv_destroy(&server);
+        sasl_server_free(sasl);
         return 1;
     }
+    server.sasl = sasl;
+    if (sasl)
+        srv_log(&server, "SASL: DIGEST-MD5 for %zu user%s of section '%s' "
+                         "of %s", sasl->nusers, sasl->nusers == 1 ? "" : "s",
+                cfg.sasl_section, cfg.jaas_path);
     srv_log(&server, "zabd %s started (%s, %zu members)",
             zab_version_string(), cfg.standalone ? "standalone" : "ensemble",
             cfg.standalone ? (size_t)1 : cfg.nservers);
     int rc = srv_run(&server);
     srv_log(&server, "shutting down");
     srv_destroy(&server);
+    sasl_server_free(sasl);
     return rc == 0 ? 0 : 1;
 }

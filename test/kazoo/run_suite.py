@@ -6,13 +6,18 @@ Kazoo's harness starts ZooKeeper through kazoo.testing.harness
 .get_global_cluster(); we replace that function with one returning a
 cluster of zabd processes that offers the same interface (servers with
 .address/.running/.client_port, start/stop/terminate/reset), then run the
-chosen test modules with unittest.
+chosen test modules with unittest.  As Kazoo's own function does, it
+builds a new cluster when ZOOKEEPER_JAAS_AUTH changes: with "digest" (set
+by kazoo.tests.test_sasl) every server gets the JAAS file Kazoo's harness
+gives ZooKeeper, named by java.security.auth.login.config in its zoo.cfg;
+"gssapi" (Kerberos, which zabd does not do) skips the test.
 
 usage: /usr/bin/python3 test/kazoo/run_suite.py [-z build/zabd] [-n 3]
                                                 [-x SKIPFILE] [module...]
 Modules default to the client, recipe and watcher suites.  SKIPFILE lists
 test ids (one per line, '#' comments) that are known not to apply to
-zabd, each with its reason; everything else must pass.
+zabd, each with its reason; everything else must pass.  ZABD_KEEP=1
+keeps the clusters' work directories (configurations and server logs).
 """
 import argparse
 import os
@@ -32,6 +37,17 @@ sys.modules.setdefault("mock", unittest.mock)
 
 import kazoo.testing.harness as harness  # noqa: E402
 
+try:
+    import pytest  # noqa: E402
+
+    def _skip(reason="", *, allow_module_level=False, msg=None):
+        raise unittest.SkipTest(msg or reason)
+    # Some of Kazoo's tests skip themselves with pytest.skip(), whose
+    # exception unittest would count as an error.
+    pytest.skip = _skip
+except ImportError:
+    pass
+
 DEFAULT_MODULES = [
     "kazoo.tests.test_client",
     "kazoo.tests.test_connection",
@@ -50,7 +66,17 @@ DEFAULT_MODULES = [
     "kazoo.tests.test_exceptions",
     "kazoo.tests.test_hosts",
     "kazoo.tests.test_interrupt",
+    "kazoo.tests.test_sasl",
 ]
+
+# What kazoo.testing.harness writes for ZOOKEEPER_JAAS_AUTH=digest (and
+# the authProvider line its zoo.cfg always has).
+JAAS_DIGEST = """
+Server {
+    org.apache.zookeeper.server.auth.DigestLoginModule required
+    user_super="super_secret"
+    user_jaasuser="jaas_password";
+};"""
 
 
 def free_port():
@@ -101,6 +127,10 @@ class ZabdServer(object):
                  "reconfigEnabled=true",
                  "DigestAuthenticationProvider.superDigest="
                  "super:D/InIHSb7yEEbrWz8b9l71RjZJU="]
+        if c.jaas_path:
+            lines += ["authProvider.1=org.apache.zookeeper.server.auth."
+                      "SASLAuthenticationProvider",
+                      "java.security.auth.login.config=%s" % c.jaas_path]
         if c.size > 1:
             for i in range(1, c.size + 1):
                 lines.append("server.%d=127.0.0.1:%d:%d" %
@@ -129,10 +159,16 @@ class ZabdServer(object):
 
 
 class ZabdCluster(object):
-    def __init__(self, zabd, size):
+    def __init__(self, zabd, size, jaas_auth=None):
         self.zabd = os.path.abspath(zabd)
         self.size = size
+        self.jaas_auth = jaas_auth
         self.workdir = tempfile.mkdtemp(prefix="zabd-kazoo-")
+        self.jaas_path = None
+        if jaas_auth == "digest":
+            self.jaas_path = os.path.join(self.workdir, "jaas.conf")
+            with open(self.jaas_path, "w") as f:
+                f.write(JAAS_DIGEST)
         ids = range(1, size + 1)
         self.client_ports = {i: free_port() for i in ids}
         self.quorum_ports = {i: free_port() for i in ids}
@@ -174,7 +210,8 @@ class ZabdCluster(object):
     def terminate(self):
         for s in self._servers:
             s.destroy()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not os.environ.get("ZABD_KEEP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def reset(self):
         for s in self._servers:
@@ -182,24 +219,43 @@ class ZabdCluster(object):
 
 
 CLUSTER = None
+ARGS = None
+
+
+def get_global_cluster():
+    """kazoo.testing.harness.get_global_cluster for zabd: a new cluster
+    when the test changed ZOOKEEPER_JAAS_AUTH."""
+    global CLUSTER
+    auth = os.environ.get("ZOOKEEPER_JAAS_AUTH") or None
+    if auth not in (None, "digest"):
+        raise unittest.SkipTest("ZOOKEEPER_JAAS_AUTH=%s: zabd does SASL "
+                                "DIGEST-MD5 only" % auth)
+    if CLUSTER is not None and CLUSTER.jaas_auth != auth:
+        CLUSTER.terminate()
+        CLUSTER = None
+    if CLUSTER is None:
+        CLUSTER = ZabdCluster(ARGS.zabd, ARGS.size, auth)
+        harness.CLUSTER = CLUSTER
+    return CLUSTER
 
 
 def main():
-    global CLUSTER
+    global CLUSTER, ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("-z", "--zabd", default="build/zabd")
     ap.add_argument("-n", "--size", type=int, default=3)
     ap.add_argument("-x", "--skip", default=None)
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("modules", nargs="*")
-    args = ap.parse_args()
+    args = ARGS = ap.parse_args()
+    os.environ.pop("ZOOKEEPER_JAAS_AUTH", None)
 
-    CLUSTER = ZabdCluster(args.zabd, args.size)
-    harness.get_global_cluster = lambda: CLUSTER
-    harness.CLUSTER = CLUSTER
+    harness.get_global_cluster = get_global_cluster
+    get_global_cluster()
 
     def bye(*_):
-        CLUSTER.terminate()
+        if CLUSTER is not None:
+            CLUSTER.terminate()
         sys.exit(130)
     signal.signal(signal.SIGINT, bye)
     signal.signal(signal.SIGTERM, bye)
@@ -233,7 +289,8 @@ def main():
         result = unittest.TextTestRunner(
             verbosity=2 if args.verbose else 1).run(tests)
     finally:
-        CLUSTER.terminate()
+        if CLUSTER is not None:
+            CLUSTER.terminate()
     print("kazoo suite against zabd: %d run, %d failures, %d errors, "
           "%d skipped by the suite, %d not applicable (skip file), %.0fs" %
           (result.testsRun, len(result.failures), len(result.errors),
