@@ -136,9 +136,9 @@ check-kazoo: zabd
 	/usr/bin/python3 test/kazoo/run_suite.py -z $(B)/zabd -x test/kazoo/not-applicable.txt
 
 # Real processes and Apache's clients: Kazoo, the C client, cli_mt and
-# zkCli.sh against a standalone zabd and a 3-node cluster, and the fault
+# zkCli.sh against a standalone zabd and a 3-node cluster, the fault
 # tests (SIGKILL under load, restart all, a member needing SNAP, a torn log
-# tail).  `test/cluster/run.sh zookeeper` runs the same against Apache
+# tail) and SASL DIGEST-MD5 (a raw client, Kazoo, zkCli.sh).  `test/cluster/run.sh zookeeper` runs the same against Apache
 # ZooKeeper 3.8, the reference.
 check-cluster: zabd
 	ZABD=$(CURDIR)/$(B)/zabd test/cluster/run.sh zabd
@@ -205,6 +205,9 @@ fuzz:
 	    -o $(B)/fuzz/fuzz_jute test/fuzz/fuzz_jute.c examples/server/jute.c
 	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iexamples/server \
 	    -o $(B)/fuzz/fuzz_cmd test/fuzz/fuzz_cmd.c examples/server/cmd.c
+	clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Iexamples/server \
+	    -o $(B)/fuzz/fuzz_sasl test/fuzz/fuzz_sasl.c examples/server/sasl.c \
+	    examples/server/jaas.c -lcrypto
 	@rm -rf $(B)/fuzz/corpus && cp -r test/fuzz/corpus $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_decode -max_total_time=$(FUZZ_SECONDS) -max_len=512 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus
@@ -215,6 +218,8 @@ fuzz:
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/jute-corpus
 	$(B)/fuzz/fuzz_cmd -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus/cmd
+	$(B)/fuzz/fuzz_sasl -max_total_time=$(FUZZ_SECONDS) -max_len=4200 \
+	    -artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus/sasl
 
 # ---- bench and demo ---------------------------------------------------------
 

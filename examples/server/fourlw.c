@@ -137,6 +137,8 @@ static void cmd_mntr(const srv_t *s, net_buf_t *b)
         s->stats.malformed_client);
     out(b, "zabd_malformed_peer_frames\t%" PRIu64 "\n",
         s->stats.malformed_peer);
+    out(b, "zabd_sasl_auth_ok\t%" PRIu64 "\n", s->stats.sasl_ok);
+    out(b, "zabd_sasl_auth_failed\t%" PRIu64 "\n", s->stats.sasl_failed);
 }
 
 static void cmd_conf(const srv_t *s, net_buf_t *b)

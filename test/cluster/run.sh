@@ -4,7 +4,7 @@
 #
 #   IMPL   zookeeper (Apache ZooKeeper 3.8 from Debian: the reference) or
 #          zabd (build/zabd, or $ZABD)
-#   SUITE  any of: kazoo cli faults (default: all three)
+#   SUITE  any of: kazoo cli faults sasl (default: all four)
 #
 # Suites:
 #   kazoo   test_kazoo.py: every client operation, stats, errors, ACLs,
@@ -13,6 +13,8 @@
 #   cli     test_cli.py: test_cclient.c (C client), cli_mt, zkCli.sh
 #   faults  test_faults.py: leader SIGKILL under load, kill-all + restart,
 #           lagging member catch-up, torn log tail (zabd)
+#   sasl    test_sasl.py: SASL DIGEST-MD5 (a JAAS Server section) with a
+#           raw RFC 2831 client, Kazoo and zkCli.sh; the sasl ACL scheme
 #
 # Environment: ZABD, CCLIENT (a built test_cclient; else built here),
 # ZKC_FAULT_WRITES (default 5000), ZKC_KEEP=1 (keep the work directory),
@@ -29,10 +31,10 @@ PY=/usr/bin/python3
 IMPL="${1:-}"
 case "$IMPL" in
     zookeeper|zabd) shift ;;
-    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults]" >&2; exit 2 ;;
+    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults] [sasl]" >&2; exit 2 ;;
 esac
 SUITES=("$@")
-[ ${#SUITES[@]} -eq 0 ] && SUITES=(kazoo cli faults)
+[ ${#SUITES[@]} -eq 0 ] && SUITES=(kazoo cli faults sasl)
 
 if [ "$IMPL" = zabd ]; then
     ZABD="${ZABD:-$REPO/build/zabd}"
@@ -120,6 +122,7 @@ for s in "${SUITES[@]}"; do
         cli)    if [ -z "$CCLIENT" ]; then RESULT[cli]="FAIL (no test_cclient)"; TIME[cli]=0; FAILED=1
                 else run_suite cli test_cli.py 180; fi ;;
         faults) run_suite faults test_faults.py 300 ;;
+        sasl)   run_suite sasl test_sasl.py 180 ;;
         *) echo "run.sh: unknown suite $s" >&2; RESULT[$s]="FAIL (unknown suite)"; TIME[$s]=0; FAILED=1 ;;
     esac
 done

@@ -2,7 +2,7 @@
  * check_acl.c -- the ACL module (acl.c): digest generation against known
  * values, the digest and ip validity rules of DigestAuthenticationProvider
  * and IPAuthenticationProvider, ip matching with masks, checkACL per
- * permission and scheme (world, digest, ip, super), fixupACL (dedupe, auth
+ * permission and scheme (world, digest, ip, sasl, super), fixupACL (dedupe, auth
  * expansion, InvalidACL cases) and the well-known lists of ZooDefs.Ids.
  */
 #include <check.h>
@@ -170,6 +170,65 @@ START_TEST(test_fixup)
 }
 END_TEST
 
+/* SASLAuthenticationProvider: isValid (new KerberosName(id)), matches
+ * (equal, or the SASL user "super"), isAuthenticated (auth ACLs). */
+START_TEST(test_sasl)
+{
+    ck_assert(acl_sasl_valid("bob"));
+    ck_assert(acl_sasl_valid(""));
+    ck_assert(acl_sasl_valid("a/b/c"));          /* no '@': any name */
+    ck_assert(acl_sasl_valid("zookeeper/host@EXAMPLE.COM"));
+    ck_assert(acl_sasl_valid("bob@EXAMPLE.COM"));
+    ck_assert(acl_sasl_valid("@"));
+    ck_assert(acl_sasl_valid("/@"));
+    ck_assert(!acl_sasl_valid("a@b@c"));
+    ck_assert(!acl_sasl_valid("a/b/c@R"));
+    ck_assert(!acl_sasl_valid("a@R/x"));
+    ck_assert(!acl_sasl_valid(NULL));
+    ck_assert(acl_sasl_matches("bob", "bob"));
+    ck_assert(!acl_sasl_matches("bob", "Bob"));
+    ck_assert(acl_sasl_matches("super", "bob"));
+    ck_assert(!acl_sasl_matches("bob", "super"));
+
+    acl_list_t l;
+    acl_list_init(&l);
+    ck_assert_int_eq(acl_list_add(&l, ACL_READ, "sasl", "jaasuser", 0),
+                     ACL_OK);
+    acl_id_t ids[4] = {{"ip", "127.0.0.1"}, {"sasl", "jaasuser"},
+                       {"sasl", "super"}, {"digest", "jaasuser:x"}};
+    acl_auth_t user = {ids, 2}, sup = {ids + 2, 1}, other = {ids + 3, 1};
+    ck_assert(acl_check(&l, ACL_READ, &user));
+    ck_assert(!acl_check(&l, ACL_WRITE, &user));
+    ck_assert(acl_check(&l, ACL_READ, &sup));
+    ck_assert(!acl_check(&l, ACL_READ, &other)); /* another scheme */
+    ck_assert(!acl_check(&l, ACL_READ, NULL));
+    acl_list_free(&l);
+
+    /* fixupACL: sasl ids are checked; "auth" expands to sasl ids too. */
+    acl_list_t in, out;
+    acl_list_init(&in);
+    acl_list_init(&out);
+    acl_list_add(&in, ACL_ALL, "sasl", "a@b@c", 0);
+    ck_assert_int_eq(acl_fixup(&in, &user, &out, 0), ACL_EINVALID);
+    acl_list_free(&in);
+    acl_list_add(&in, ACL_ALL, "sasl", "svc/host@R", 0);
+    ck_assert_int_eq(acl_fixup(&in, NULL, &out, 0), ACL_OK);
+    ck_assert_int_eq(out.n, 1);
+    acl_list_free(&in);
+    ck_assert_int_eq(acl_list_creator_all(&in), ACL_OK);
+    acl_auth_t all = {ids, 4};
+    ck_assert_int_eq(acl_fixup(&in, &all, &out, 0), ACL_OK);
+    ck_assert_int_eq(out.n, 3);
+    ck_assert_str_eq(out.v[0].id.scheme, "sasl");
+    ck_assert_str_eq(out.v[0].id.id, "jaasuser");
+    ck_assert_str_eq(out.v[2].id.scheme, "digest");
+    ck_assert_int_eq(acl_fixup(&in, &user, &out, 0), ACL_OK);
+    ck_assert_int_eq(out.n, 1);
+    acl_list_free(&in);
+    acl_list_free(&out);
+}
+END_TEST
+
 START_TEST(test_bounds)
 {
     acl_list_t l;
@@ -197,6 +256,7 @@ static Suite *acl_suite(void)
     tcase_add_test(tc, test_ip);
     tcase_add_test(tc, test_check_perms);
     tcase_add_test(tc, test_fixup);
+    tcase_add_test(tc, test_sasl);
     tcase_add_test(tc, test_bounds);
     suite_add_tcase(s, tc);
     return s;

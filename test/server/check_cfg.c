@@ -188,6 +188,10 @@ static void assert_defaults_except_dirs(const cfg_t *c)
     ck_assert_int_eq(c->read_only_mode, 0);
     ck_assert_str_eq(c->fourlw_whitelist, "srvr");
     ck_assert_str_eq(c->session_secret, "zabd");
+    ck_assert_str_eq(c->jaas_path, "");
+    ck_assert_str_eq(c->sasl_section, "Server");
+    ck_assert_uint_eq(c->nsuper_users, 0);
+    ck_assert_str_eq(c->sasl_super_password, "");
     ck_assert_uint_eq(c->nservers, 0);
     ck_assert_int_eq(c->observer_self, 0);
     ck_assert_uint_eq(c->myid, 1);
@@ -1112,6 +1116,56 @@ START_TEST(test_ignored_keys)
 }
 END_TEST
 
+/* The SASL keys: ZooKeeper's system properties, with or without the
+ * zookeeper. prefix; authProvider naming the SASL provider is silent. */
+START_TEST(test_sasl_keys)
+{
+    OK(BASE "java.security.auth.login.config=/etc/zabd/jaas.conf\n"
+            "zookeeper.sasl.serverconfig=ZkServer\n"
+            "zookeeper.superUser=admin\n"
+            "superUser.ops=ops1\n"
+            "zookeeper.superUser.ops=ops2\n"
+            "SASLAuthenticationProvider.superPassword=pw\n"
+            "authProvider.1=org.apache.zookeeper.server.auth."
+            "SASLAuthenticationProvider\n"
+            "zookeeper.authProvider.2=org.apache.zookeeper.server.auth."
+            "SASLAuthenticationProvider\n"
+            "authProvider.3=com.example.MyProvider\n"
+            "allowSaslFailedClients=true\n"
+            "letAnySaslUserDoX=x\n");
+    ck_assert_str_eq(cfg.jaas_path, "/etc/zabd/jaas.conf");
+    ck_assert_str_eq(cfg.sasl_section, "ZkServer");
+    ck_assert_uint_eq(cfg.nsuper_users, 2);
+    ck_assert_str_eq(cfg.super_users[0].key, "superUser");
+    ck_assert_str_eq(cfg.super_users[0].name, "admin");
+    ck_assert_str_eq(cfg.super_users[1].key, "superUser.ops");
+    ck_assert_str_eq(cfg.super_users[1].name, "ops2");
+    ck_assert_int_eq(cfg.super_users[1].line, 7);
+    ck_assert_str_eq(cfg.sasl_super_password, "pw");
+    ck_assert_int_eq(warns.n, 4);
+    WARNED("t.cfg:7: warning: zookeeper.superUser.ops set again (first on "
+           "line 6); the last value counts\n");
+    WARNED("t.cfg:11: note: authProvider.3 is a ZooKeeper setting zabd does "
+           "not use\n");
+    WARNED("t.cfg:12: note: allowSaslFailedClients is a ZooKeeper setting");
+    WARNED("t.cfg:13: note: letAnySaslUserDoX is a ZooKeeper setting");
+    /* A relative JAAS path works but is warned about. */
+    OK(BASE "java.security.auth.login.config=jaas.conf\n");
+    WARNED("t.cfg:3: warning: java.security.auth.login.config is a relative "
+           "path");
+    BAD_EQ(BASE "superUser=\n", "t.cfg:3: superUser: empty (value '')");
+    BAD_EQ(BASE "zookeeper.sasl.serverconfig=\n",
+           "t.cfg:3: zookeeper.sasl.serverconfig: empty (value '')");
+    char text[2048];
+    strcpy(text, BASE);
+    for (int i = 0; i <= CFG_MAX_SUPER_USERS; i++) {
+        snprintf(text + strlen(text), sizeof text - strlen(text),
+                 "superUser.%d=u%d\n", i, i);
+    }
+    BAD(text, "t.cfg:19: superUser.16: more than 16 superUser keys");
+}
+END_TEST
+
 START_TEST(test_protections_warned)
 {
     OK(BASE "sslQuorum=true\n"
@@ -1396,6 +1450,7 @@ static Suite *cfg_suite(void)
     tcase_add_test(tc, test_myid_key);
     tcase_add_test(tc, test_required);
     tcase_add_test(tc, test_ignored_keys);
+    tcase_add_test(tc, test_sasl_keys);
     tcase_add_test(tc, test_protections_warned);
     tcase_add_test(tc, test_unknown_keys);
     tcase_add_test(tc, test_hierarchical_refused);
