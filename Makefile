@@ -138,8 +138,9 @@ check-kazoo: zabd
 # Real processes and Apache's clients: Kazoo, the C client, cli_mt and
 # zkCli.sh against a standalone zabd and a 3-node cluster, the fault
 # tests (SIGKILL under load, restart all, a member needing SNAP, a torn log
-# tail) and SASL DIGEST-MD5 (a raw client, Kazoo, zkCli.sh).  `test/cluster/run.sh zookeeper` runs the same against Apache
-# ZooKeeper 3.8, the reference.
+# tail) and SASL DIGEST-MD5 (a raw client, Kazoo, zkCli.sh).
+# `test/cluster/run.sh zookeeper` runs the same against Apache ZooKeeper
+# 3.8, the reference.
 check-cluster: zabd
 	ZABD=$(CURDIR)/$(B)/zabd test/cluster/run.sh zabd
 

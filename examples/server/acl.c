@@ -316,7 +316,7 @@ int acl_digest(const char *user_password, size_t len, char *out, size_t cap)
     return (int)(ulen + 1 + ACL_DIGEST_LEN);
 }
 
-/* ---- sasl ------------------------------------------------------------------ */
+/* ---- sasl ---------------------------------------------------------------- */
 
 bool acl_sasl_valid(const char *id)
 {

@@ -915,7 +915,8 @@ size_t cfg_server_format(const cfg_server_t *v, char *buf, size_t size)
 
 /* ---- SASL super users ------------------------------------------------ */
 
-#define SASL_PROVIDER "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
+#define SASL_PROVIDER                                                      \
+    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 
 /* zookeeper.superUser and zookeeper.superUser.X (ZooKeeperServer
  * .isSaslSuperUser reads every such property): a SASL user name that is

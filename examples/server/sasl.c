@@ -25,7 +25,7 @@
 #define NC_ONE "00000001"
 #define KRB5_MODULE "com.sun.security.auth.module.Krb5LoginModule"
 
-/* ---- UTF-8 ---------------------------------------------------------------- */
+/* ---- UTF-8 --------------------------------------------------------------- */
 
 /* The code point at s[*i] (advancing *i), or -1 if the bytes there are
  * not well-formed UTF-8 (overlong forms, surrogates and values above
@@ -98,7 +98,7 @@ static long hash_bytes(const char *s, size_t n, unsigned char *out)
     return (long)k;
 }
 
-/* ---- MD5 ------------------------------------------------------------------- */
+/* ---- MD5 ----------------------------------------------------------------- */
 
 typedef struct md5 {
     EVP_MD_CTX *ctx;
@@ -143,7 +143,7 @@ static void to_hex(const unsigned char in[16], char out[33])
     out[32] = '\0';
 }
 
-/* ---- the digest-response ------------------------------------------------------ */
+/* ---- the digest-response ------------------------------------------------- */
 
 static bool is_lws(unsigned char c)
 {
@@ -372,7 +372,7 @@ out:
     return rc;
 }
 
-/* ---- one exchange ----------------------------------------------------------- */
+/* ---- one exchange -------------------------------------------------------- */
 
 void sasl_digest_init(sasl_digest_t *d, const char *service,
                       const char *server_name)
@@ -622,7 +622,7 @@ int sasl_digest_step(sasl_digest_t *d, const sasl_server_t *srv,
     return rc;
 }
 
-/* ---- the users ------------------------------------------------------------------ */
+/* ---- the users ----------------------------------------------------------- */
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))

@@ -1417,6 +1417,17 @@ START_TEST(test_man_page_examples)
     ck_assert_int_eq(cfg.observer_self, 1);
     ck_assert_int_eq(cfg.client_port, 2184);
     ck_assert_str_eq(cfg.client_address, "::1");
+    /* SASL DIGEST-MD5 for clients: no note, no warning. */
+    OK("tickTime=2000\n"
+       "dataDir=@D\n"
+       "clientPort=2181\n"
+       "authProvider.1=org.apache.zookeeper.server.auth."
+       "SASLAuthenticationProvider\n"
+       "java.security.auth.login.config=/etc/zabd/jaas.conf\n"
+       "superUser=admin\n");
+    ck_assert_int_eq(warns.n, 0);
+    ck_assert_str_eq(cfg.jaas_path, "/etc/zabd/jaas.conf");
+    ck_assert_str_eq(cfg.super_users[0].name, "admin");
 }
 END_TEST
 

@@ -299,8 +299,8 @@ START_TEST(test_load)
     /* Larger than JAAS_FILE_MAX: refused, whatever it holds. */
     f = fopen(path, "w");
     for (size_t i = 0; i <= JAAS_FILE_MAX / 64; i++) {
-        fputs("// a comment line of sixty-four bytes ..........................\n",
-              f);
+        fputs("// a comment line, some sixty bytes long ..................."
+              ".....\n", f);
     }
     fclose(f);
     ck_assert_int_eq(jaas_load(path, &j, err, sizeof err), -1);

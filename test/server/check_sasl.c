@@ -93,7 +93,7 @@ static int step(sasl_digest_t *d, const sasl_server_t *s, const char *in,
     return rc;
 }
 
-/* ---- RFC 2831, section 4 -------------------------------------------------- */
+/* ---- RFC 2831, section 4 ------------------------------------------------- */
 
 static const char rfc_response[] =
     "charset=utf-8,username=\"chris\",realm=\"elwood.innosoft.com\","
@@ -142,7 +142,7 @@ START_TEST(test_rfc2831_example)
 }
 END_TEST
 
-/* ---- as ZooKeeper --------------------------------------------------------- */
+/* ---- as ZooKeeper -------------------------------------------------------- */
 
 #define NONCE "OA6MG9tEQGm2hh"
 
@@ -344,7 +344,7 @@ START_TEST(test_refused_responses)
 }
 END_TEST
 
-/* ---- the parser ------------------------------------------------------------- */
+/* ---- the parser ---------------------------------------------------------- */
 
 static int parse(const char *in, const char **why)
 {
@@ -505,7 +505,7 @@ START_TEST(test_hostile_responses)
 }
 END_TEST
 
-/* ---- the users ---------------------------------------------------------------- */
+/* ---- the users ----------------------------------------------------------- */
 
 START_TEST(test_users_from_jaas)
 {
@@ -528,6 +528,17 @@ START_TEST(test_users_from_jaas)
     ck_assert(!sasl_server_is_super(s, "a"));
     sasl_server_free(s);
     sasl_server_free(NULL);
+
+    /* The example of zabd.cfg(5) and zabd(8). */
+    s = users("Server {\n"
+              "    org.apache.zookeeper.server.auth.DigestLoginModule "
+              "required\n"
+              "    user_admin=\"admin-secret\"\n"
+              "    user_app=\"app-secret\";\n"
+              "};\n");
+    ck_assert_str_eq(sasl_server_password(s, "app", 3), "app-secret");
+    ck_assert_int_eq(warns.n, 0);
+    sasl_server_free(s);
 
     REFUSED("Client { " DIGEST " required username=\"u\"; };",
             "j.conf: no section 'Server' (the section for the server, "
