@@ -19,6 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define JAAS_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define JAAS_PRINTF(f, a)
+#endif
+
 #define SHOW_MAX 40
 
 enum tok_kind { TK_EOF, TK_WORD, TK_STRING, TK_PUNCT };
@@ -32,14 +38,12 @@ typedef struct lexer {
     /* the current token */
     int kind;
     char punct;
-    char *text;  /* WORD/STRING value, NUL-terminated; room for the input */
+    char *text; /* WORD/STRING value, NUL-terminated; room for the input */
     size_t tlen;
     int tline;
 } lexer_t;
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+JAAS_PRINTF(3, 4)
 static int fail(lexer_t *lx, int line, const char *fmt, ...)
 {
     if (lx->err == NULL || lx->errlen == 0) {
@@ -81,8 +85,7 @@ static const char *describe(const lexer_t *lx, char buf[SHOW_MAX + 16])
         snprintf(buf, SHOW_MAX + 16, "'%s'", shown(lx->text, lx->tlen, sb));
         return buf;
     default:
-        snprintf(buf, SHOW_MAX + 16, "\"%s\"",
-                 shown(lx->text, lx->tlen, sb));
+        snprintf(buf, SHOW_MAX + 16, "\"%s\"", shown(lx->text, lx->tlen, sb));
         return buf;
     }
 }
@@ -97,8 +100,7 @@ static bool is_word_start(unsigned char c)
 
 static bool is_word_char(unsigned char c)
 {
-    return is_word_start(c) || (c >= '0' && c <= '9') || c == '.' ||
-           c == '-';
+    return is_word_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
 static bool is_number_char(unsigned char c)
@@ -177,8 +179,9 @@ static int lex_string(lexer_t *lx)
     size_t n = 0;
     for (;;) {
         if (lx->p >= lx->end || *lx->p == '\n' || *lx->p == '\r') {
-            return fail(lx, lx->tline, "string not closed by '\"' on its "
-                                       "line");
+            return fail(lx, lx->tline,
+                        "string not closed by '\"' on its "
+                        "line");
         }
         unsigned char c = (unsigned char)*lx->p++;
         if (c == '"') {
@@ -191,20 +194,34 @@ static int lex_string(lexer_t *lx)
             }
             c = (unsigned char)*lx->p++;
             switch (c) {
-            case 'a': c = 7; break;
-            case 'b': c = '\b'; break;
-            case 'f': c = '\f'; break;
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'v': c = '\v'; break;
+            case 'a':
+                c = 7;
+                break;
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'v':
+                c = '\v';
+                break;
             default:
                 if (c >= '0' && c <= '7') {
                     /* Octal: up to three digits when the first is 0-3. */
                     unsigned v = c - '0';
                     int more = c <= '3' ? 2 : 1;
-                    while (more-- > 0 && lx->p < lx->end &&
-                           *lx->p >= '0' && *lx->p <= '7') {
+                    while (more-- > 0 && lx->p < lx->end && *lx->p >= '0' &&
+                           *lx->p <= '7') {
                         v = v * 8 + (unsigned)(*lx->p++ - '0');
                     }
                     c = (unsigned char)v;
@@ -247,9 +264,8 @@ static int next(lexer_t *lx)
         lx->p++;
         return lex_string(lx);
     }
-    if (is_number_char(c) ||
-        (c == '-' && lx->end - lx->p >= 2 &&
-         is_number_char((unsigned char)lx->p[1]))) {
+    if (is_number_char(c) || (c == '-' && lx->end - lx->p >= 2 &&
+                              is_number_char((unsigned char)lx->p[1]))) {
         const char *s = lx->p++;
         while (lx->p < lx->end && is_word_char((unsigned char)*lx->p)) {
             lx->p++;
@@ -351,10 +367,8 @@ static void free_section(jaas_section_t *s)
 
 static bool valid_flag(const char *f)
 {
-    return strcasecmp(f, "required") == 0 ||
-           strcasecmp(f, "requisite") == 0 ||
-           strcasecmp(f, "sufficient") == 0 ||
-           strcasecmp(f, "optional") == 0;
+    return strcasecmp(f, "required") == 0 || strcasecmp(f, "requisite") == 0 ||
+           strcasecmp(f, "sufficient") == 0 || strcasecmp(f, "optional") == 0;
 }
 
 /* "KEY = VALUE" (the current token is KEY). */
@@ -377,13 +391,14 @@ static int parse_option(lexer_t *lx, jaas_entry_t *e)
         return -1;
     }
     if (!is_text(lx)) {
-        return fail(lx, lx->tline, "expected the value of option '%s', "
-                    "found %s", shown(o->key, strlen(o->key), kb),
-                    describe(lx, db));
+        return fail(lx, lx->tline,
+                    "expected the value of option '%s', found %s",
+                    shown(o->key, strlen(o->key), kb), describe(lx, db));
     }
     if (strstr(lx->text, "${") != NULL) {
         /* Java would expand ${property} from its system properties. */
-        return fail(lx, lx->tline, "option '%s': ${...} property expansion "
+        return fail(lx, lx->tline,
+                    "option '%s': ${...} property expansion "
                     "is not supported by zabd",
                     shown(o->key, strlen(o->key), kb));
     }
@@ -406,12 +421,14 @@ static int parse_entry(lexer_t *lx, jaas_section_t *s)
         return -1;
     }
     if (!is_text(lx)) {
-        return fail(lx, lx->tline, "expected a control flag (required, "
+        return fail(lx, lx->tline,
+                    "expected a control flag (required, "
                     "requisite, sufficient or optional), found %s",
                     describe(lx, db));
     }
     if (!valid_flag(lx->text)) {
-        return fail(lx, lx->tline, "invalid control flag '%s' (want "
+        return fail(lx, lx->tline,
+                    "invalid control flag '%s' (want "
                     "required, requisite, sufficient or optional)",
                     shown(lx->text, lx->tlen, fb));
     }
@@ -420,8 +437,9 @@ static int parse_entry(lexer_t *lx, jaas_section_t *s)
     }
     while (!is_punct(lx, ';')) {
         if (!is_text(lx)) {
-            return fail(lx, lx->tline, "expected an option (KEY=VALUE) or "
-                        "';', found %s", describe(lx, db));
+            return fail(lx, lx->tline,
+                        "expected an option (KEY=VALUE) or ';', found %s",
+                        describe(lx, db));
         }
         if (parse_option(lx, e) != 0) {
             return -1;
@@ -440,11 +458,11 @@ static int parse_section(lexer_t *lx, jaas_t *j)
     }
     const jaas_section_t *dup = jaas_section(j, lx->text);
     if (dup != NULL) {
-        return fail(lx, lx->tline, "section '%s' is defined twice (first "
-                    "on line %d)", shown(lx->text, lx->tlen, nb), dup->line);
+        return fail(lx, lx->tline,
+                    "section '%s' is defined twice (first on line %d)",
+                    shown(lx->text, lx->tlen, nb), dup->line);
     }
-    jaas_section_t *s = grow((void **)&j->sections, &j->nsections,
-                             sizeof *s);
+    jaas_section_t *s = grow((void **)&j->sections, &j->nsections, sizeof *s);
     if (s == NULL) {
         return fail(lx, lx->tline, "out of memory");
     }
@@ -457,8 +475,9 @@ static int parse_section(lexer_t *lx, jaas_t *j)
     }
     while (!is_punct(lx, '}')) {
         if (!is_text(lx)) {
-            return fail(lx, lx->tline, "expected a login module class name "
-                        "or '}', found %s", describe(lx, db));
+            return fail(lx, lx->tline,
+                        "expected a login module class name or '}', found %s",
+                        describe(lx, db));
         }
         if (parse_entry(lx, s) != 0) {
             return -1;

@@ -42,7 +42,7 @@ typedef struct jaas_option {
 /* One login module line: "module flag options... ;" */
 typedef struct jaas_entry {
     char *module;
-    char *flag;          /* as written */
+    char *flag; /* as written */
     int line;
     jaas_option_t *opts; /* in file order; a repeated key appears twice
                             (Java keeps the last) */

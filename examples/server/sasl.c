@@ -12,6 +12,7 @@
  */
 #include "sasl.h"
 
+#include <assert.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -20,6 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SASL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SASL_PRINTF(f, a)
+#endif
 
 #define NONCE_RAW 30 /* DigestMD5Base.RAW_NONCE_SIZE */
 #define NC_ONE "00000001"
@@ -180,8 +187,8 @@ static sasl_val_t *slot_of(sasl_digest_response_t *r, const uint8_t *key,
     return NULL;
 }
 
-int sasl_digest_parse(const uint8_t *in, size_t len,
-                      sasl_digest_response_t *r, const char **why)
+int sasl_digest_parse(const uint8_t *in, size_t len, sasl_digest_response_t *r,
+                      const char **why)
 {
     static const char *const no_why = "";
     const char *dummy;
@@ -276,6 +283,7 @@ int sasl_digest_parse(const uint8_t *in, size_t len,
                 dst[vlen++] = (char)in[i++];
             }
         }
+        assert(used + vlen < sizeof r->buf); /* see the bound above */
         dst[vlen] = '\0';
         if (slot != NULL) {
             slot->s = dst;
@@ -414,8 +422,8 @@ static bool nonce_ok(const char *s)
 }
 
 /* DigestMD5Server.generateChallenge with ZooKeeper's settings. */
-static int challenge(sasl_digest_t *d, const char *nonce, char *out,
-                     size_t cap, size_t *outlen, const char **why)
+static int challenge(sasl_digest_t *d, const char *nonce, char *out, size_t cap,
+                     size_t *outlen, const char **why)
 {
     if (nonce != NULL) {
         if (!nonce_ok(nonce)) {
@@ -488,8 +496,8 @@ static bool has_control(const char *s)
 
 /* DigestMD5Server.validateClientResponse.  Fills d->user. */
 static int check_response(sasl_digest_t *d, const sasl_server_t *srv,
-                          const uint8_t *in, size_t len, char *out,
-                          size_t cap, size_t *outlen, const char **why)
+                          const uint8_t *in, size_t len, char *out, size_t cap,
+                          size_t *outlen, const char **why)
 {
     sasl_digest_response_t *r = malloc(sizeof *r);
     char want[33], rsp[33];
@@ -517,8 +525,7 @@ static int check_response(sasl_digest_t *d, const sasl_server_t *srv,
         !utf8_valid(r->username.s, r->username.len) ||
         has_control(r->username.s)) {
         /* No such user can exist (see add_option). */
-        *why = "the user name is too long, not UTF-8 or has control "
-               "characters";
+        *why = "the user name is too long, not UTF-8 or has control characters";
         goto out;
     }
     memcpy(d->user, r->username.s, r->username.len + 1);
@@ -551,8 +558,7 @@ static int check_response(sasl_digest_t *d, const sasl_server_t *srv,
         *why = "missing or malformed response";
         goto out;
     }
-    const char *pw = sasl_server_password(srv, r->username.s,
-                                          r->username.len);
+    const char *pw = sasl_server_password(srv, r->username.s, r->username.len);
     if (pw == NULL) {
         *why = "no such user";
         goto out;
@@ -587,8 +593,7 @@ out:
 
 int sasl_digest_step(sasl_digest_t *d, const sasl_server_t *srv,
                      const uint8_t *in, size_t len, const char *nonce,
-                     uint8_t *out, size_t cap, size_t *outlen,
-                     const char **why)
+                     uint8_t *out, size_t cap, size_t *outlen, const char **why)
 {
     const char *dummy;
     if (why == NULL) {
@@ -624,9 +629,7 @@ int sasl_digest_step(sasl_digest_t *d, const sasl_server_t *srv,
 
 /* ---- the users ----------------------------------------------------------- */
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+SASL_PRINTF(3, 4)
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err != NULL && errlen > 0) {
@@ -638,9 +641,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+SASL_PRINTF(3, 4)
 static void tell(void (*warn)(void *ud, const char *line), void *ud,
                  const char *fmt, ...)
 {
@@ -713,9 +714,8 @@ const char *sasl_server_password(const sasl_server_t *s, const char *name,
 
 bool sasl_server_is_super(const sasl_server_t *s, const char *name)
 {
-    for (size_t i = 0; s != NULL && name != NULL && *name != '\0' &&
-                       i < s->nsupers;
-         i++) {
+    for (size_t i = 0;
+         s != NULL && name != NULL && *name != '\0' && i < s->nsupers; i++) {
         if (strcmp(s->supers[i], name) == 0) {
             return true;
         }
@@ -764,33 +764,35 @@ static int set_user(sasl_server_t *s, const char *name, const char *pw)
 }
 
 /* One option of a DigestLoginModule entry. */
-static int add_option(sasl_server_t *s, const char *file,
-                      const char *section, const jaas_option_t *o,
-                      char *err, size_t errlen,
+static int add_option(sasl_server_t *s, const char *file, const char *section,
+                      const jaas_option_t *o, char *err, size_t errlen,
                       void (*warn)(void *ud, const char *line), void *ud)
 {
     static const char prefix[] = "user_";
     char kb[64];
     if (strncmp(o->key, prefix, sizeof prefix - 1) != 0) {
-        tell(warn, ud, "%s:%d: note: option '%s' of section '%s' is not a "
-             "user_NAME option; zabd does not use it", file, o->line,
-             shown(o->key, kb), section);
+        tell(warn, ud,
+             "%s:%d: note: option '%s' of section '%s' is not a "
+             "user_NAME option; zabd does not use it",
+             file, o->line, shown(o->key, kb), section);
         return 0;
     }
     const char *name = o->key + sizeof prefix - 1;
     size_t n = strlen(name);
     if (n == 0) {
-        return fail(err, errlen, "%s:%d: option 'user_' names no user",
-                    file, o->line);
+        return fail(err, errlen, "%s:%d: option 'user_' names no user", file,
+                    o->line);
     }
     if (n > SASL_NAME_MAX || !utf8_valid(name, n) || has_control(name)) {
-        return fail(err, errlen, "%s:%d: option '%s': a user name is 1 to "
+        return fail(err, errlen,
+                    "%s:%d: option '%s': a user name is 1 to "
                     "%d bytes of UTF-8 text without control characters",
                     file, o->line, shown(o->key, kb), SASL_NAME_MAX);
     }
     if (!utf8_valid(o->value, strlen(o->value))) {
-        return fail(err, errlen, "%s:%d: option '%s': the password is not "
-                    "UTF-8", file, o->line, shown(o->key, kb));
+        return fail(err, errlen,
+                    "%s:%d: option '%s': the password is not UTF-8", file,
+                    o->line, shown(o->key, kb));
     }
     if (set_user(s, name, o->value) != 0) {
         return fail(err, errlen, "%s: out of memory", file);
@@ -815,10 +817,9 @@ static void section_list(const jaas_t *j, char *out, size_t cap)
 }
 
 int sasl_server_from_jaas(const jaas_t *j, const char *file,
-                          const char *section, sasl_server_t **out,
-                          char *err, size_t errlen,
-                          void (*warn)(void *ud, const char *line),
-                          void *ud)
+                          const char *section, sasl_server_t **out, char *err,
+                          size_t errlen,
+                          void (*warn)(void *ud, const char *line), void *ud)
 {
     char sb[64], mb[64];
     *out = NULL;
@@ -826,11 +827,11 @@ int sasl_server_from_jaas(const jaas_t *j, const char *file,
     if (sec == NULL) {
         char list[512];
         section_list(j, list, sizeof list);
-        return fail(err, errlen, "%s: no section '%s' (the section for the "
+        return fail(err, errlen,
+                    "%s: no section '%s' (the section for the "
                     "server, named by zookeeper.sasl.serverconfig); %s%s",
                     file, shown(section, sb),
-                    j->nsections ? "the file has " : "the file is empty",
-                    list);
+                    j->nsections ? "the file has " : "the file is empty", list);
     }
     sasl_server_t *s = calloc(1, sizeof *s);
     if (s == NULL) {
@@ -841,16 +842,19 @@ int sasl_server_from_jaas(const jaas_t *j, const char *file,
         const jaas_entry_t *e = &sec->entries[i];
         if (strcmp(e->module, KRB5_MODULE) == 0) {
             sasl_server_free(s);
-            return fail(err, errlen, "%s:%d: section '%s': Kerberos "
+            return fail(err, errlen,
+                        "%s:%d: section '%s': Kerberos "
                         "(GSSAPI, %s) is not supported by zabd; its SASL "
-                        "is DIGEST-MD5 (%s)", file, e->line,
-                        shown(section, sb), KRB5_MODULE, SASL_DIGEST_MODULE);
+                        "is DIGEST-MD5 (%s)",
+                        file, e->line, shown(section, sb), KRB5_MODULE,
+                        SASL_DIGEST_MODULE);
         }
         if (strcmp(e->module, SASL_DIGEST_MODULE) != 0) {
             sasl_server_free(s);
-            return fail(err, errlen, "%s:%d: section '%s': login module "
-                        "'%s' is not supported by zabd (only %s)", file,
-                        e->line, shown(section, sb), shown(e->module, mb),
+            return fail(err, errlen,
+                        "%s:%d: section '%s': login module "
+                        "'%s' is not supported by zabd (only %s)",
+                        file, e->line, shown(section, sb), shown(e->module, mb),
                         SASL_DIGEST_MODULE);
         }
         digest = true;
@@ -864,9 +868,10 @@ int sasl_server_from_jaas(const jaas_t *j, const char *file,
     }
     if (!digest || s->nusers == 0) {
         sasl_server_free(s);
-        return fail(err, errlen, "%s:%d: section '%s' defines no user: it "
-                    "needs %s required user_NAME=\"PASSWORD\" ...;", file,
-                    sec->line, shown(section, sb), SASL_DIGEST_MODULE);
+        return fail(err, errlen,
+                    "%s:%d: section '%s' defines no user: it "
+                    "needs %s required user_NAME=\"PASSWORD\" ...;",
+                    file, sec->line, shown(section, sb), SASL_DIGEST_MODULE);
     }
     *out = s;
     return 0;
@@ -897,17 +902,20 @@ int sasl_server_load(const cfg_t *c, sasl_server_t **out, char *err,
     }
     if (c->jaas_path[0] == '\0') {
         for (size_t i = 0; i < c->nsuper_users; i++) {
-            tell(warn, ud, "warning: %s=%s has no effect: SASL is off "
+            tell(warn, ud,
+                 "warning: %s=%s has no effect: SASL is off "
                  "(no java.security.auth.login.config)",
                  c->super_users[i].key, shown(c->super_users[i].name, nb));
         }
         if (c->sasl_super_password[0]) {
-            tell(warn, ud, "warning: SASLAuthenticationProvider.superPassword "
+            tell(warn, ud,
+                 "warning: SASLAuthenticationProvider.superPassword "
                  "has no effect: SASL is off (no "
                  "java.security.auth.login.config)");
         }
         if (strcmp(c->sasl_section, "Server") != 0) {
-            tell(warn, ud, "warning: sasl.serverconfig has no effect: SASL "
+            tell(warn, ud,
+                 "warning: sasl.serverconfig has no effect: SASL "
                  "is off (no java.security.auth.login.config)");
         }
         return 0;
@@ -916,14 +924,14 @@ int sasl_server_load(const cfg_t *c, sasl_server_t **out, char *err,
     if (jaas_load(c->jaas_path, &j, err, errlen) != 0) {
         size_t n = err != NULL ? strlen(err) : 0;
         if (n + 1 < errlen) {
-            snprintf(err + n, errlen - n, " (the JAAS file of "
-                     "java.security.auth.login.config)");
+            snprintf(err + n, errlen - n,
+                     " (the JAAS file of java.security.auth.login.config)");
         }
         return -1;
     }
     sasl_server_t *s = NULL;
-    int rc = sasl_server_from_jaas(&j, c->jaas_path, c->sasl_section, &s,
-                                   err, errlen, warn, ud);
+    int rc = sasl_server_from_jaas(&j, c->jaas_path, c->sasl_section, &s, err,
+                                   errlen, warn, ud);
     jaas_free(&j);
     if (rc != 0) {
         return -1;
@@ -932,9 +940,11 @@ int sasl_server_load(const cfg_t *c, sasl_server_t **out, char *err,
         /* SaslServerCallbackHandler: the property replaces the password
          * of a user "super" that the section defines. */
         if (find_user(s, "super", 5) == NULL) {
-            tell(warn, ud, "warning: SASLAuthenticationProvider."
+            tell(warn, ud,
+                 "warning: SASLAuthenticationProvider."
                  "superPassword has no effect: section '%s' of %s has no "
-                 "user_super", shown(c->sasl_section, nb), c->jaas_path);
+                 "user_super",
+                 shown(c->sasl_section, nb), c->jaas_path);
         } else if (set_user(s, "super", c->sasl_super_password) != 0) {
             sasl_server_free(s);
             return fail(err, errlen, "out of memory");
@@ -943,9 +953,10 @@ int sasl_server_load(const cfg_t *c, sasl_server_t **out, char *err,
     for (size_t i = 0; i < c->nsuper_users; i++) {
         const char *name = c->super_users[i].name;
         if (find_user(s, name, strlen(name)) == NULL) {
-            tell(warn, ud, "warning: %s: '%s' is not a user of section "
-                 "'%s' of %s", c->super_users[i].key, shown(name, nb),
-                 c->sasl_section, c->jaas_path);
+            tell(warn, ud,
+                 "warning: %s: '%s' is not a user of section '%s' of %s",
+                 c->super_users[i].key, shown(name, nb), c->sasl_section,
+                 c->jaas_path);
         }
         if (add_super(s, name) != 0) {
             sasl_server_free(s);

@@ -57,9 +57,9 @@
 #define SASL_DIGEST_MODULE "org.apache.zookeeper.server.auth.DigestLoginModule"
 
 /* Results of sasl_digest_step. */
-#define SASL_OK 0        /* authenticated: send the token, add the id */
-#define SASL_CONTINUE 1  /* send the token, expect another */
-#define SASL_EFAIL (-1)  /* authentication failed: *why says why */
+#define SASL_OK 0       /* authenticated: send the token, add the id */
+#define SASL_CONTINUE 1 /* send the token, expect another */
+#define SASL_EFAIL (-1) /* authentication failed: *why says why */
 
 /* ---- the users -------------------------------------------------------- */
 
@@ -73,7 +73,7 @@ typedef struct sasl_user {
 typedef struct sasl_server {
     sasl_user_t *users;
     size_t nusers;
-    char **supers;  /* zookeeper.superUser[.X] */
+    char **supers; /* zookeeper.superUser[.X] */
     size_t nsupers;
 } sasl_server_t;
 
@@ -93,10 +93,9 @@ int sasl_server_load(const cfg_t *c, sasl_server_t **out, char *err,
  * super users and superPassword of the configuration are applied by
  * sasl_server_load. */
 int sasl_server_from_jaas(const jaas_t *j, const char *file,
-                          const char *section, sasl_server_t **out,
-                          char *err, size_t errlen,
-                          void (*warn)(void *ud, const char *line),
-                          void *ud);
+                          const char *section, sasl_server_t **out, char *err,
+                          size_t errlen,
+                          void (*warn)(void *ud, const char *line), void *ud);
 
 void sasl_server_free(sasl_server_t *s);
 
@@ -117,8 +116,8 @@ typedef struct sasl_val {
 } sasl_val_t;
 
 typedef struct sasl_digest_response {
-    sasl_val_t username, realm, nonce, cnonce, nc, qop, digest_uri,
-        response, maxbuf, charset, cipher, authzid;
+    sasl_val_t username, realm, nonce, cnonce, nc, qop, digest_uri, response,
+        maxbuf, charset, cipher, authzid;
     char buf[SASL_TOKEN_MAX + 16]; /* where the values live */
 } sasl_digest_response_t;
 
@@ -129,8 +128,8 @@ typedef struct sasl_digest_response {
  * unquoted (a backslash quotes the next byte).  0, or -1 with *why
  * (static text): longer than SASL_TOKEN_MAX, a directive without name or
  * '=', an unterminated quoted string, junk after one, a NUL byte. */
-int sasl_digest_parse(const uint8_t *in, size_t len,
-                      sasl_digest_response_t *r, const char **why);
+int sasl_digest_parse(const uint8_t *in, size_t len, sasl_digest_response_t *r,
+                      const char **why);
 
 /* The response-value of RFC 2831 2.1.2.1 for qop=auth and nc=00000001,
  * as 32 lower-case hex digits and a NUL: method "AUTHENTICATE" for the
@@ -144,8 +143,12 @@ int sasl_digest_response_value(const sasl_digest_response_t *r,
 
 /* ---- one exchange ------------------------------------------------------ */
 
-enum { SASL_STEP_CHALLENGE = 0, SASL_STEP_RESPONSE, SASL_STEP_DONE,
-       SASL_STEP_FAILED };
+enum {
+    SASL_STEP_CHALLENGE = 0,
+    SASL_STEP_RESPONSE,
+    SASL_STEP_DONE,
+    SASL_STEP_FAILED
+};
 
 typedef struct sasl_digest {
     int step;

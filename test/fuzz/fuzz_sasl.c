@@ -26,10 +26,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)         \
-    do {                 \
-        if (!(c))        \
-            abort();     \
+#define CHECK(c)                                                               \
+    do {                                                                       \
+        if (!(c))                                                              \
+            abort();                                                           \
     } while (0)
 
 static const char users_jaas[] =
@@ -45,8 +45,8 @@ static sasl_server_t *server_users(void)
         char err[256];
         CHECK(jaas_parse(users_jaas, strlen(users_jaas), "fuzz", &j, err,
                          sizeof err) == 0);
-        CHECK(sasl_server_from_jaas(&j, "fuzz", "Server", &s, err,
-                                    sizeof err, NULL, NULL) == 0);
+        CHECK(sasl_server_from_jaas(&j, "fuzz", "Server", &s, err, sizeof err,
+                                    NULL, NULL) == 0);
         jaas_free(&j);
     }
     return s;
@@ -69,16 +69,17 @@ static void fuzz_parse(const uint8_t *p, size_t n)
         CHECK(why != NULL && *why != '\0');
         return;
     }
-    const sasl_val_t *all[] = {&r.username, &r.realm, &r.nonce, &r.cnonce,
-                               &r.nc, &r.qop, &r.digest_uri, &r.response,
-                               &r.maxbuf, &r.charset, &r.cipher, &r.authzid};
+    const sasl_val_t *all[] = {&r.username,   &r.realm,    &r.nonce,
+                               &r.cnonce,     &r.nc,       &r.qop,
+                               &r.digest_uri, &r.response, &r.maxbuf,
+                               &r.charset,    &r.cipher,   &r.authzid};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         check_val(&r, all[i]);
     }
     if (r.username.set && r.cnonce.set && r.digest_uri.set) {
         char v[33];
-        if (sasl_digest_response_value(&r, "nonce", "pw", "AUTHENTICATE",
-                                       v) == 0) {
+        if (sasl_digest_response_value(&r, "nonce", "pw", "AUTHENTICATE", v) ==
+            0) {
             CHECK(strlen(v) == 32);
         }
     }
@@ -94,8 +95,7 @@ static void fuzz_exchange(const uint8_t *p, size_t n)
     sasl_digest_init(&d, SASL_SERVICE, SASL_SERVER_NAME);
     CHECK(sasl_digest_step(&d, s, NULL, 0, "OA6MG9tEQGm2hh", out, sizeof out,
                            &len, &why) == SASL_CONTINUE);
-    int rc = sasl_digest_step(&d, s, p, n, NULL, out, sizeof out, &len,
-                              &why);
+    int rc = sasl_digest_step(&d, s, p, n, NULL, out, sizeof out, &len, &why);
     CHECK(rc == SASL_OK || rc == SASL_EFAIL);
     if (rc == SASL_OK) {
         CHECK(len == 40 && memcmp(out, "rspauth=", 8) == 0);
@@ -103,8 +103,8 @@ static void fuzz_exchange(const uint8_t *p, size_t n)
     } else {
         CHECK(len == 0 && why != NULL && *why != '\0');
     }
-    CHECK(sasl_digest_step(&d, s, p, n, NULL, out, sizeof out, &len,
-                           &why) == SASL_EFAIL);
+    CHECK(sasl_digest_step(&d, s, p, n, NULL, out, sizeof out, &len, &why) ==
+          SASL_EFAIL);
 }
 
 static void fuzz_jaas(const uint8_t *p, size_t n)
@@ -116,8 +116,8 @@ static void fuzz_jaas(const uint8_t *p, size_t n)
         return;
     }
     sasl_server_t *s = NULL;
-    if (sasl_server_from_jaas(&j, "fuzz", "Server", &s, err, sizeof err,
-                              NULL, NULL) == 0) {
+    if (sasl_server_from_jaas(&j, "fuzz", "Server", &s, err, sizeof err, NULL,
+                              NULL) == 0) {
         CHECK(s != NULL && s->nusers > 0);
         for (size_t i = 0; i < s->nusers; i++) {
             const char *u = s->users[i].name;

@@ -22,30 +22,27 @@ static int parse(const char *text, jaas_t *j)
     return jaas_parse(text, strlen(text), "j.conf", j, err, sizeof err);
 }
 
-#define OK(text, j)                                                         \
-    do {                                                                    \
-        int rc_ = parse(text, j);                                           \
-        ck_assert_msg(rc_ == 0, "unexpected error: %s", err);               \
-        ck_assert_str_eq(err, "");                                          \
+#define OK(text, j)                                                            \
+    do {                                                                       \
+        int rc_ = parse(text, j);                                              \
+        ck_assert_msg(rc_ == 0, "unexpected error: %s", err);                  \
+        ck_assert_str_eq(err, "");                                             \
     } while (0)
 
-#define BAD(text, want)                                                     \
-    do {                                                                    \
-        jaas_t j_;                                                          \
-        ck_assert_int_eq(parse(text, &j_), -1);                             \
-        ck_assert_msg(strstr(err, want) != NULL, "got '%s', want '%s'",     \
-                      err, want);                                           \
-        ck_assert_uint_eq(j_.nsections, 0);                                 \
-        ck_assert_ptr_null(j_.sections);                                    \
+#define BAD(text, want)                                                        \
+    do {                                                                       \
+        jaas_t j_;                                                             \
+        ck_assert_int_eq(parse(text, &j_), -1);                                \
+        ck_assert_msg(strstr(err, want) != NULL, "got '%s', want '%s'", err,   \
+                      want);                                                   \
+        ck_assert_uint_eq(j_.nsections, 0);                                    \
+        ck_assert_ptr_null(j_.sections);                                       \
     } while (0)
 
 static const char kazoo_digest[] =
-    "\n"
-    "Server {\n"
+    "\nServer {\n"
     "    org.apache.zookeeper.server.auth.DigestLoginModule required\n"
-    "    user_super=\"super_secret\"\n"
-    "    user_jaasuser=\"jaas_password\";\n"
-    "};";
+    "    user_super=\"super_secret\"\n    user_jaasuser=\"jaas_password\";\n};";
 
 START_TEST(test_kazoo_file)
 {
@@ -83,16 +80,13 @@ END_TEST
 START_TEST(test_several_sections)
 {
     jaas_t j;
-    OK("// the server\n"
-       "Server {\n"
+    OK("// the server\nServer {\n"
        "  org.apache.zookeeper.server.auth.DigestLoginModule REQUIRED\n"
        "  user_bob=\"bob pw\" /* a comment\n spanning lines */\n"
-       "  user_$x-y.z*=word_value-1.2;\n"
-       "  other.Module Optional debug=true;\n"
+       "  user_$x-y.z*=word_value-1.2;\n  other.Module Optional debug=true;\n"
        "};\n"
        "Client{org.apache.zookeeper.server.auth.DigestLoginModule sufficient"
-       " username=\"bob\" password=\"bob pw\";};\n"
-       "\"Quoted Name\" { };\n"
+       " username=\"bob\" password=\"bob pw\";};\n\"Quoted Name\" { };\n"
        "Empty{};   // trailing comment without a newline",
        &j);
     ck_assert_uint_eq(j.nsections, 4);
@@ -176,8 +170,7 @@ START_TEST(test_errors)
     BAD("Server {\n M required a=-5x; };",
         "j.conf:2: '-5x' starts like a number");
     BAD("Server {\n M required a=.5; };", "'.5' starts like a number");
-    BAD("Server {\n M required a=-; };", "j.conf:2: unexpected character "
-                                         "'-'");
+    BAD("Server {\n M required a=-; };", "j.conf:2: unexpected character '-'");
     BAD("Server {\n M required a=b\n", "j.conf:3: expected an option "
                                        "(KEY=VALUE) or ';', found the end "
                                        "of the file");
@@ -186,8 +179,7 @@ START_TEST(test_errors)
     BAD("Server {\n M required a=b;\n}", "j.conf:3: expected ';' after '}'");
     BAD("Server \n M required a=b; };", "j.conf:2: expected '{' after the "
                                         "section name, found 'M'");
-    BAD("{ M required a=b; };", "j.conf:1: expected a section name, found "
-                                "'{'");
+    BAD("{ M required a=b; };", "j.conf:1: expected a section name, found '{'");
     BAD("# comment\nServer { };", "j.conf:1: unexpected character '#'");
     BAD("Server { M required a='b'; };", "unexpected character '''");
     BAD("Server { M required a=b, c=d; };", "unexpected character ','");
@@ -212,13 +204,13 @@ START_TEST(test_hostile_bytes)
     char buf[64];
     memcpy(buf, text, sizeof text);
     buf[3] = '\0';
-    ck_assert_int_eq(jaas_parse(buf, sizeof text - 1, "j.conf", &j, err,
-                                sizeof err), -1);
+    ck_assert_int_eq(
+        jaas_parse(buf, sizeof text - 1, "j.conf", &j, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "NUL byte"));
     memcpy(buf, text, sizeof text);
     buf[18] = '\0'; /* inside the quoted value */
-    ck_assert_int_eq(jaas_parse(buf, sizeof text - 1, "j.conf", &j, err,
-                                sizeof err), -1);
+    ck_assert_int_eq(
+        jaas_parse(buf, sizeof text - 1, "j.conf", &j, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "NUL character"));
     BAD("S { M required a=b \x7f; };", "unexpected byte 0x7f");
     /* High bytes are word characters (UTF-8 names work unquoted). */
@@ -237,8 +229,7 @@ START_TEST(test_hostile_bytes)
     ck_assert_int_eq(jaas_parse(NULL, 3, NULL, &j, err, sizeof err), -1);
     /* A tiny error buffer stays terminated. */
     char tiny[8];
-    ck_assert_int_eq(jaas_parse("{", 1, "j.conf", &j, tiny, sizeof tiny),
-                     -1);
+    ck_assert_int_eq(jaas_parse("{", 1, "j.conf", &j, tiny, sizeof tiny), -1);
     ck_assert_uint_eq(strlen(tiny), sizeof tiny - 1);
 }
 END_TEST
@@ -277,8 +268,7 @@ START_TEST(test_load)
     snprintf(path, sizeof path, "%s/jaas.conf", dir);
     jaas_t j;
     ck_assert_int_eq(jaas_load(path, &j, err, sizeof err), -1);
-    ck_assert_ptr_nonnull(strstr(err, "jaas.conf: cannot open: No such "
-                                      "file"));
+    ck_assert_ptr_nonnull(strstr(err, "jaas.conf: cannot open: No such file"));
     FILE *f = fopen(path, "w");
     fputs(kazoo_digest, f);
     fclose(f);
@@ -300,7 +290,8 @@ START_TEST(test_load)
     f = fopen(path, "w");
     for (size_t i = 0; i <= JAAS_FILE_MAX / 64; i++) {
         fputs("// a comment line, some sixty bytes long ..................."
-              ".....\n", f);
+              ".....\n",
+              f);
     }
     fclose(f);
     ck_assert_int_eq(jaas_load(path, &j, err, sizeof err), -1);

@@ -34,39 +34,41 @@ static void collect(void *ud, const char *line)
     }
 }
 
-#define WARNED(want)                                                        \
-    ck_assert_msg(strstr(warns.text, want) != NULL,                         \
-                  "warnings '%s' lack '%s'", warns.text, want)
+#define WARNED(want)                                                           \
+    ck_assert_msg(strstr(warns.text, want) != NULL, "warnings '%s' lack '%s'", \
+                  warns.text, want)
 
 /* A server configuration from JAAS text (section "Server"). */
 static sasl_server_t *users(const char *jaas_text)
 {
     jaas_t j;
     sasl_server_t *s = NULL;
-    ck_assert_int_eq(jaas_parse(jaas_text, strlen(jaas_text), "j.conf", &j,
-                                err, sizeof err), 0);
+    ck_assert_int_eq(
+        jaas_parse(jaas_text, strlen(jaas_text), "j.conf", &j, err, sizeof err),
+        0);
     memset(&warns, 0, sizeof warns);
-    int rc = sasl_server_from_jaas(&j, "j.conf", "Server", &s, err,
-                                   sizeof err, collect, &warns);
+    int rc = sasl_server_from_jaas(&j, "j.conf", "Server", &s, err, sizeof err,
+                                   collect, &warns);
     jaas_free(&j);
     ck_assert_msg(rc == 0, "unexpected error: %s", err);
     return s;
 }
 
 /* The error of a JAAS text that must be refused. */
-#define REFUSED(jaas_text, want)                                            \
-    do {                                                                    \
-        jaas_t j_;                                                          \
-        sasl_server_t *s_ = (sasl_server_t *)1;                             \
-        ck_assert_int_eq(jaas_parse(jaas_text, strlen(jaas_text), "j.conf", \
-                                    &j_, err, sizeof err), 0);              \
-        ck_assert_int_eq(sasl_server_from_jaas(&j_, "j.conf", "Server",     \
-                                               &s_, err, sizeof err, NULL,  \
-                                               NULL), -1);                  \
-        jaas_free(&j_);                                                     \
-        ck_assert_ptr_null(s_);                                             \
-        ck_assert_msg(strstr(err, want) != NULL, "got '%s', want '%s'",     \
-                      err, want);                                           \
+#define REFUSED(jaas_text, want)                                               \
+    do {                                                                       \
+        jaas_t j_;                                                             \
+        sasl_server_t *s_ = (sasl_server_t *)1;                                \
+        ck_assert_int_eq(jaas_parse(jaas_text, strlen(jaas_text), "j.conf",    \
+                                    &j_, err, sizeof err),                     \
+                         0);                                                   \
+        ck_assert_int_eq(sasl_server_from_jaas(&j_, "j.conf", "Server", &s_,   \
+                                               err, sizeof err, NULL, NULL),   \
+                         -1);                                                  \
+        jaas_free(&j_);                                                        \
+        ck_assert_ptr_null(s_);                                                \
+        ck_assert_msg(strstr(err, want) != NULL, "got '%s', want '%s'", err,   \
+                      want);                                                   \
     } while (0)
 
 #define DIGEST "org.apache.zookeeper.server.auth.DigestLoginModule"
@@ -125,18 +127,19 @@ START_TEST(test_rfc2831_example)
     /* The response-value by itself. */
     sasl_digest_response_t r;
     ck_assert_int_eq(sasl_digest_parse((const uint8_t *)rfc_response,
-                                       strlen(rfc_response), &r, &why), 0);
+                                       strlen(rfc_response), &r, &why),
+                     0);
     ck_assert_str_eq(r.username.s, "chris");
     ck_assert_str_eq(r.digest_uri.s, "imap/elwood.innosoft.com");
     ck_assert_str_eq(r.charset.s, "utf-8");
     ck_assert(!r.authzid.set && !r.maxbuf.set && !r.cipher.set);
     char v[33];
-    ck_assert_int_eq(sasl_digest_response_value(&r, "OA6MG9tEQGm2hh",
-                                                "secret", "AUTHENTICATE", v),
+    ck_assert_int_eq(sasl_digest_response_value(&r, "OA6MG9tEQGm2hh", "secret",
+                                                "AUTHENTICATE", v),
                      0);
     ck_assert_str_eq(v, "d388dad90d4bbd760a152321f2143af7");
-    ck_assert_int_eq(sasl_digest_response_value(&r, "OA6MG9tEQGm2hh",
-                                                "secret", "", v), 0);
+    ck_assert_int_eq(
+        sasl_digest_response_value(&r, "OA6MG9tEQGm2hh", "secret", "", v), 0);
     ck_assert_str_eq(v, "ea40f60335c427b5527b84dbabcdfffd");
     sasl_server_free(s);
 }
@@ -245,8 +248,9 @@ START_TEST(test_random_nonce)
     /* No room for the challenge. */
     sasl_digest_init(&a, SASL_SERVICE, SASL_SERVER_NAME);
     size_t n;
-    ck_assert_int_eq(sasl_digest_step(&a, s, NULL, 0, NONCE, (uint8_t *)out,
-                                      20, &n, &why), SASL_EFAIL);
+    ck_assert_int_eq(
+        sasl_digest_step(&a, s, NULL, 0, NONCE, (uint8_t *)out, 20, &n, &why),
+        SASL_EFAIL);
     sasl_server_free(s);
 }
 END_TEST
@@ -261,8 +265,7 @@ START_TEST(test_refused_responses)
     static const struct {
         const char *user, *response, *extra, *why;
     } cases[] = {
-        {"jaasuser", "0123456789abcdef0123456789abcdef", "",
-         "wrong password"},
+        {"jaasuser", "0123456789abcdef0123456789abcdef", "", "wrong password"},
         {"jaasuser", "B0C76E9AE0974FC98C918431BF931FF0", "",
          "wrong password"}, /* LHEX: lower case only, as the JDK */
         {"jaasuser", JAASUSER_RESPONSE "0", "", "malformed response"},
@@ -335,7 +338,8 @@ START_TEST(test_refused_responses)
     size_t n;
     ck_assert_int_eq(sasl_digest_step(&d, s, (const uint8_t *)resp,
                                       strlen(resp), NULL, (uint8_t *)out, 12,
-                                      &n, &why), SASL_EFAIL);
+                                      &n, &why),
+                     SASL_EFAIL);
     /* No users at all (no configuration). */
     zk_response(resp, sizeof resp, "jaasuser", JAASUSER_RESPONSE, "");
     ck_assert_int_eq(exchange(NULL, resp, out, &why, &d), SASL_EFAIL);
@@ -358,8 +362,8 @@ START_TEST(test_parser)
     const char *why;
     const char *in = "username=\"a\\\"b\\\\c\\d\",realm=,authzid=\"\","
                      "x=\"ignored, with comma\",response=y";
-    ck_assert_int_eq(sasl_digest_parse((const uint8_t *)in, strlen(in), &r,
-                                       &why), 0);
+    ck_assert_int_eq(
+        sasl_digest_parse((const uint8_t *)in, strlen(in), &r, &why), 0);
     ck_assert_str_eq(r.username.s, "a\"b\\cd");
     ck_assert_uint_eq(r.username.len, 6);
     ck_assert(r.realm.set);
@@ -388,8 +392,8 @@ START_TEST(test_parser)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(parse(bad[i].in, &why), -1);
-        ck_assert_msg(strstr(why, bad[i].why) != NULL, "'%s': '%s'",
-                      bad[i].in, why);
+        ck_assert_msg(strstr(why, bad[i].why) != NULL, "'%s': '%s'", bad[i].in,
+                      why);
     }
     /* NUL bytes, which the C strings could not carry. */
     const uint8_t nul1[] = "a=\"x\0y\"", nul2[] = "a=x\0y", nul3[] = "a\0=x";
@@ -403,14 +407,13 @@ START_TEST(test_parser)
     ck_assert_int_eq(sasl_digest_parse(big, SASL_TOKEN_MAX, &r, &why), 0);
     ck_assert_uint_eq(r.authzid.len, SASL_TOKEN_MAX - 8);
     big[SASL_TOKEN_MAX] = 'z';
-    ck_assert_int_eq(sasl_digest_parse(big, SASL_TOKEN_MAX + 1, &r, &why),
-                     -1);
+    ck_assert_int_eq(sasl_digest_parse(big, SASL_TOKEN_MAX + 1, &r, &why), -1);
     ck_assert_str_eq(why, "token longer than 4096 bytes");
     /* Twelve known directives, each as long as possible, fill the value
      * buffer to its bound. */
     static const char *const keys[] = {
-        "username", "realm", "nonce", "cnonce", "nc", "qop", "digest-uri",
-        "response", "maxbuf", "charset", "cipher", "authzid"};
+        "username",   "realm",    "nonce",  "cnonce",  "nc",     "qop",
+        "digest-uri", "response", "maxbuf", "charset", "cipher", "authzid"};
     size_t per = SASL_TOKEN_MAX / 12, off = 0;
     for (size_t k = 0; k < 12; k++) {
         size_t kl = strlen(keys[k]);
@@ -445,13 +448,13 @@ START_TEST(test_hostile_responses)
     for (size_t len = 0; len < n; len++) {
         sasl_digest_init(&d, SASL_SERVICE, SASL_SERVER_NAME);
         size_t o;
-        ck_assert_int_eq(sasl_digest_step(&d, s, NULL, 0, NONCE,
-                                          (uint8_t *)out, SASL_TOKEN_MAX, &o,
-                                          &why), SASL_CONTINUE);
+        ck_assert_int_eq(sasl_digest_step(&d, s, NULL, 0, NONCE, (uint8_t *)out,
+                                          SASL_TOKEN_MAX, &o, &why),
+                         SASL_CONTINUE);
         memcpy(buf, valid, len);
-        ck_assert_int_eq(sasl_digest_step(&d, s, buf, len, NULL,
-                                          (uint8_t *)out, SASL_TOKEN_MAX, &o,
-                                          &why), SASL_EFAIL);
+        ck_assert_int_eq(sasl_digest_step(&d, s, buf, len, NULL, (uint8_t *)out,
+                                          SASL_TOKEN_MAX, &o, &why),
+                         SASL_EFAIL);
     }
     static const uint8_t subst[] = {0, '"', '\\', ',', '=', ' ', 0xff, 'A'};
     size_t ok = 0;
@@ -486,20 +489,20 @@ START_TEST(test_hostile_responses)
             x ^= x << 17;
             /* Mostly the bytes of the grammar. */
             static const char alphabet[] = "\"\\=, ausernmqopcdi-x0";
-            buf[i] = (x & 3) ? (uint8_t)alphabet[(x >> 8) %
-                                                 (sizeof alphabet - 1)]
-                             : (uint8_t)(x >> 16);
+            buf[i] = (x & 3)
+                         ? (uint8_t)alphabet[(x >> 8) % (sizeof alphabet - 1)]
+                         : (uint8_t)(x >> 16);
         }
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         sasl_digest_init(&d, SASL_SERVICE, SASL_SERVER_NAME);
         size_t o;
-        sasl_digest_step(&d, s, buf, len, NONCE, (uint8_t *)out,
-                         SASL_TOKEN_MAX, &o, &why);
-        ck_assert_int_eq(sasl_digest_step(&d, s, buf, len, NULL,
-                                          (uint8_t *)out, SASL_TOKEN_MAX, &o,
-                                          &why), SASL_EFAIL);
+        sasl_digest_step(&d, s, buf, len, NONCE, (uint8_t *)out, SASL_TOKEN_MAX,
+                         &o, &why);
+        ck_assert_int_eq(sasl_digest_step(&d, s, buf, len, NULL, (uint8_t *)out,
+                                          SASL_TOKEN_MAX, &o, &why),
+                         SASL_EFAIL);
     }
     sasl_server_free(s);
 }
@@ -509,12 +512,10 @@ END_TEST
 
 START_TEST(test_users_from_jaas)
 {
-    sasl_server_t *s = users(
-        "Client { " DIGEST " required username=\"u\" password=\"p\"; };\n"
-        "Server {\n"
-        "  " DIGEST " required user_a=\"1\" debug=\"true\";\n"
-        "  " DIGEST " optional user_b=\"2\" user_a=\"3\";\n"
-        "};\n");
+    sasl_server_t *s =
+        users("Client { " DIGEST " required username=\"u\" password=\"p\"; };\n"
+              "Server {\n  " DIGEST " required user_a=\"1\" debug=\"true\";\n"
+              "  " DIGEST " optional user_b=\"2\" user_a=\"3\";\n};\n");
     ck_assert_uint_eq(s->nusers, 2);
     /* A later user_a replaces the earlier one, as Java's HashMap.put. */
     ck_assert_str_eq(sasl_server_password(s, "a", 1), "3");
@@ -532,10 +533,8 @@ START_TEST(test_users_from_jaas)
     /* The example of zabd.cfg(5) and zabd(8). */
     s = users("Server {\n"
               "    org.apache.zookeeper.server.auth.DigestLoginModule "
-              "required\n"
-              "    user_admin=\"admin-secret\"\n"
-              "    user_app=\"app-secret\";\n"
-              "};\n");
+              "required\n    user_admin=\"admin-secret\"\n"
+              "    user_app=\"app-secret\";\n};\n");
     ck_assert_str_eq(sasl_server_password(s, "app", 3), "app-secret");
     ck_assert_int_eq(warns.n, 0);
     sasl_server_free(s);
@@ -546,8 +545,7 @@ START_TEST(test_users_from_jaas)
     REFUSED("", "the file is empty");
     REFUSED("Server { };", "j.conf:1: section 'Server' defines no user");
     REFUSED("Server { " DIGEST " required; };", "defines no user");
-    REFUSED("Server { " DIGEST " required debug=\"x\"; };",
-            "defines no user");
+    REFUSED("Server { " DIGEST " required debug=\"x\"; };", "defines no user");
     REFUSED("Server {\n com.sun.security.auth.module.Krb5LoginModule "
             "required useKeyTab=true; };",
             "j.conf:2: section 'Server': Kerberos (GSSAPI, "
@@ -596,8 +594,8 @@ START_TEST(test_load_from_cfg)
     /* SASL off: nothing loaded, SASL settings warned as useless. */
     cfg_default(&c);
     memset(&warns, 0, sizeof warns);
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect,
-                                      &warns), 0);
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect, &warns),
+                     0);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(warns.n, 0);
     memcpy(c.super_users[0].key, "superUser", 10);
@@ -605,8 +603,8 @@ START_TEST(test_load_from_cfg)
     c.nsuper_users = 1;
     memcpy(c.sasl_super_password, "pw", 3);
     memcpy(c.sasl_section, "Zk", 3);
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect,
-                                      &warns), 0);
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect, &warns),
+                     0);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(warns.n, 3);
     WARNED("warning: superUser=admin has no effect: SASL is off");
@@ -615,8 +613,7 @@ START_TEST(test_load_from_cfg)
 
     /* A missing file. */
     memcpy(c.jaas_path, path, strlen(path) + 1);
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, NULL, NULL),
-                     -1);
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, NULL, NULL), -1);
     ck_assert_ptr_nonnull(strstr(err, "jaas.conf: cannot open: No such file "
                                       "or directory (the JAAS file of "
                                       "java.security.auth.login.config)"));
@@ -625,8 +622,8 @@ START_TEST(test_load_from_cfg)
                      "Zk { " DIGEST " required user_admin=\"a\" "
                      "user_super=\"s\"; };");
     memset(&warns, 0, sizeof warns);
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect,
-                                      &warns), 0);
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect, &warns),
+                     0);
     ck_assert_uint_eq(s->nusers, 2);
     ck_assert_ptr_null(sasl_server_password(s, "x", 1));
     /* superPassword replaces the password of the user "super". */
@@ -644,8 +641,8 @@ START_TEST(test_load_from_cfg)
     memcpy(c.super_users[1].name, "x", 2);
     c.nsuper_users = 2;
     memset(&warns, 0, sizeof warns);
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect,
-                                      &warns), 0);
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, collect, &warns),
+                     0);
     ck_assert(sasl_server_is_super(s, "x"));
     ck_assert(sasl_server_is_super(s, "admin"));
     ck_assert_int_eq(warns.n, 2);
@@ -654,10 +651,8 @@ START_TEST(test_load_from_cfg)
     sasl_server_free(s);
     /* A syntax error names the file and line. */
     write_file(path, "Server {\n " DIGEST " required user_x=1; };");
-    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, NULL, NULL),
-                     -1);
-    ck_assert_ptr_nonnull(strstr(err, "jaas.conf:2: '1' starts like a "
-                                      "number"));
+    ck_assert_int_eq(sasl_server_load(&c, &s, err, sizeof err, NULL, NULL), -1);
+    ck_assert_ptr_nonnull(strstr(err, "jaas.conf:2: '1' starts like a number"));
     unlink(path);
     rmdir(dir);
 }
