@@ -81,7 +81,7 @@ $(B)/srv/%.o: examples/server/%.c include/zab.h $(wildcard examples/server/*.h)
 
 $(B)/zabd: $(SRV_OBJ) $(B)/libzab.a
 	@echo "  LD      $@"
-	@$(CC) -o $@ $(SRV_OBJ) $(B)/libzab.a -lcrypto $(LDFLAGS_ALL)
+	@$(CC) -o $@ $(SRV_OBJ) $(B)/libzab.a -lssl -lcrypto $(LDFLAGS_ALL)
 
 # ---- examples on libzab: a replicated SQLite ----------------------------------
 
@@ -117,7 +117,7 @@ $(B)/server-unit/check_%: test/server/check_%.c $(SRV_SRC) $(wildcard examples/s
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(CFLAGS_ALL) -Wno-missing-prototypes -Iinclude -Iexamples/server $(CHECK_CFLAGS) \
-	    -o $@ $< $(SRV_SRC) $(B)/libzab.a $(CHECK_LIBS) -lcrypto $(LDFLAGS_ALL)
+	    -o $@ $< $(SRV_SRC) $(B)/libzab.a $(CHECK_LIBS) -lssl -lcrypto $(LDFLAGS_ALL)
 
 # ---- checks ---------------------------------------------------------------
 

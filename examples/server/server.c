@@ -129,6 +129,8 @@ int srv_epoll_set(srv_t *s, io_t *io, uint32_t events)
     struct epoll_event ev;
     if (io->fd < 0)
         return -1;
+    if (io->tls)
+        events = tls_events(io->tls, events);
     if (io->events == events)
         return 0;
     memset(&ev, 0, sizeof ev);
@@ -146,6 +148,36 @@ void srv_epoll_del(srv_t *s, io_t *io)
     if (io->fd >= 0 && io->events)
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     io->events = 0;
+}
+
+void srv_io_close(srv_t *s, io_t *io)
+{
+    srv_epoll_del(s, io);
+    tls_conn_free(io->tls); /* its close_notify needs the socket */
+    io->tls = NULL;
+    if (io->fd >= 0)
+        close(io->fd);
+    io->fd = -1;
+}
+
+static void tls_log(void *ud, const char *line)
+{
+    srv_log(ud, "%s", line);
+}
+
+/* The TLS contexts the configuration asks for; a store that cannot be
+ * read stops the start-up with a message naming the key and the file. */
+static int make_tls(srv_t *s, char *err, size_t errlen)
+{
+    if (s->cfg.secure_client_port &&
+        tls_ctx_new(&s->cfg.tls_client, "ssl.", "client port", tls_log, s,
+                    &s->tls_client, err, errlen) != 0)
+        return -1;
+    if (s->cfg.ssl_quorum && !s->cfg.standalone &&
+        tls_ctx_new(&s->cfg.tls_quorum, "ssl.quorum.", "quorum port",
+                    tls_log, s, &s->tls_quorum, err, errlen) != 0)
+        return -1;
+    return 0;
 }
 
 /* ---- applying committed commands --------------------------------------- */
@@ -1100,7 +1132,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     s->cfg = *cfg;
     s->verbose = verbose;
     s->epfd = -1;
-    s->peer_listen.fd = s->client_listen.fd = -1;
+    s->peer_listen.fd = s->client_listen.fd = s->secure_listen.fd = -1;
     s->self = cfg_self(&s->cfg);
     s->now = mono_ms();
     s->incarnation = (uint64_t)wall_ms() << 16 ^ (uint64_t)getpid();
@@ -1131,7 +1163,8 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     publish_config(s);
     if (make_zab(s, err, errlen) != 0)
         return -1;
-    if (peer_init(s, err, errlen) != 0 || client_init(s, err, errlen) != 0)
+    if (make_tls(s, err, errlen) != 0 || peer_init(s, err, errlen) != 0 ||
+        client_init(s, err, errlen) != 0)
         return -1;
     return 0;
 }
@@ -1140,7 +1173,8 @@ static void dispatch(srv_t *s, io_t *io, uint32_t events)
 {
     switch (io->kind) {
     case IO_CLIENT_LISTEN:
-        client_accept(s);
+    case IO_SECURE_CLIENT_LISTEN:
+        client_accept(s, io);
         break;
     case IO_PEER_LISTEN:
         peer_accept(s);
@@ -1214,6 +1248,10 @@ void srv_destroy(srv_t *s)
         close(s->epfd);
     if (s->client_listen.fd >= 0)
         close(s->client_listen.fd);
+    if (s->secure_listen.fd >= 0)
+        close(s->secure_listen.fd);
     if (s->peer_listen.fd >= 0)
         close(s->peer_listen.fd);
+    tls_ctx_free(s->tls_client);
+    tls_ctx_free(s->tls_quorum);
 }
