@@ -1205,7 +1205,11 @@ void client_session_ready(srv_t *s, client_t *c, bool valid)
     c->touched = true;
     if (s->serving && s->role == ZAB_LEADING)
         session_touch(s->sessions, c->session, s->now);
-    process_input(s, c);
+    /* Requests a client sent behind its ConnectRequest without waiting
+     * (Java's client does) run from the loop, not from here: this runs
+     * inside libzab's deliver callback, where a write cannot be
+     * proposed. */
+    s->resume_due = true;
 }
 
 static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
@@ -1345,6 +1349,7 @@ void client_event(srv_t *s, client_t *c, uint32_t events)
 
 void client_resume(srv_t *s)
 {
+    s->resume_due = false;
     if (s->outstanding >= (size_t)s->cfg.global_outstanding_limit)
         return;
     for (client_t *c = s->clients, *nx; c; c = nx) {

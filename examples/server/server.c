@@ -1214,6 +1214,8 @@ int srv_run(srv_t *s)
          * work in parallel with ours. */
         peer_flush(s);
         sync_disk(s);
+        if (s->resume_due) /* sessions its commits opened */
+            client_resume(s);
         reap_snapshot(s, false);
         if (s->snapshot_due && !s->fatal)
             take_snapshot(s);

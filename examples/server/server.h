@@ -278,6 +278,7 @@ struct srv {
     uint64_t next_client_id;
     client_t *dirty_clients;
     client_t *dead_clients;    /* closed, freed once unreferenced */
+    bool resume_due;           /* a session opened with input waiting */
 
     /* commands */
     uint64_t incarnation;
