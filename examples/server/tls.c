@@ -671,6 +671,9 @@ tls_conn_t *tls_conn_new(tls_ctx_t *ctx, int fd, bool accept,
     }
     SSL_set_connect_state(t->ssl);
     SSL_set_verify(t->ssl, SSL_VERIFY_PEER, NULL);
+    /* The client speaks first: its handshake starts on a writable
+     * socket, whether or not the caller has anything to send yet. */
+    t->rd_wait = t->wr_wait = WAIT_OUT;
     int ok = 1;
     if (host && ctx->hostname_verification) {
         if (is_address(host)) {
