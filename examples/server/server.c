@@ -1154,7 +1154,9 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
         snprintf(err, errlen, "out of memory or epoll: %s", strerror(errno));
         return -1;
     }
-    if (load_state(s, err, errlen) != 0)
+    /* Unreadable key or trust stores stop the start before the data
+     * directory is touched. */
+    if (make_tls(s, err, errlen) != 0 || load_state(s, err, errlen) != 0)
         return -1;
     if (rebuild_tracker(s) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -1163,8 +1165,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     publish_config(s);
     if (make_zab(s, err, errlen) != 0)
         return -1;
-    if (make_tls(s, err, errlen) != 0 || peer_init(s, err, errlen) != 0 ||
-        client_init(s, err, errlen) != 0)
+    if (peer_init(s, err, errlen) != 0 || client_init(s, err, errlen) != 0)
         return -1;
     return 0;
 }

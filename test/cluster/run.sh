@@ -4,7 +4,7 @@
 #
 #   IMPL   zookeeper (Apache ZooKeeper 3.8 from Debian: the reference) or
 #          zabd (build/zabd, or $ZABD)
-#   SUITE  any of: kazoo cli faults (default: all three)
+#   SUITE  any of: kazoo cli faults tls (default: the first three)
 #
 # Suites:
 #   kazoo   test_kazoo.py: every client operation, stats, errors, ACLs,
@@ -13,6 +13,10 @@
 #   cli     test_cli.py: test_cclient.c (C client), cli_mt, zkCli.sh
 #   faults  test_faults.py: leader SIGKILL under load, kill-all + restart,
 #           lagging member catch-up, torn log tail (zabd)
+#   tls     test_tls.py: sslQuorum and secureClientPort with PEM stores:
+#           Kazoo and zkCli over TLS, refused clients, leader failover
+#           over TLS, a member with another CA's certificate kept out
+#           (make check-tls)
 #
 # Environment: ZABD, CCLIENT (a built test_cclient; else built here),
 # ZKC_FAULT_WRITES (default 5000), ZKC_KEEP=1 (keep the work directory),
@@ -29,7 +33,7 @@ PY=/usr/bin/python3
 IMPL="${1:-}"
 case "$IMPL" in
     zookeeper|zabd) shift ;;
-    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults]" >&2; exit 2 ;;
+    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults] [tls]" >&2; exit 2 ;;
 esac
 SUITES=("$@")
 [ ${#SUITES[@]} -eq 0 ] && SUITES=(kazoo cli faults)
@@ -120,6 +124,7 @@ for s in "${SUITES[@]}"; do
         cli)    if [ -z "$CCLIENT" ]; then RESULT[cli]="FAIL (no test_cclient)"; TIME[cli]=0; FAILED=1
                 else run_suite cli test_cli.py 180; fi ;;
         faults) run_suite faults test_faults.py 300 ;;
+        tls)    run_suite tls test_tls.py 240 ;;
         *) echo "run.sh: unknown suite $s" >&2; RESULT[$s]="FAIL (unknown suite)"; TIME[$s]=0; FAILED=1 ;;
     esac
 done
