@@ -1556,6 +1556,27 @@ START_TEST(test_man_page_examples)
     ck_assert_int_eq(cfg.observer_self, 1);
     ck_assert_int_eq(cfg.client_port, 2184);
     ck_assert_str_eq(cfg.client_address, "::1");
+    /* The TLS example (added to the first one). */
+    put_myid("1\n");
+    OK("tickTime=2000\n"
+       "dataDir=@D\n"
+       "clientPort=2181\n"
+       "server.1=zk1.example.com:2888:3888\n"
+       "server.2=zk2.example.com:2888:3888\n"
+       "server.3=zk3.example.com:2888:3888\n"
+       "secureClientPort=2281\n"
+       "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+       "ssl.keyStore.location=/etc/zookeeper/tls/server.pem\n"
+       "ssl.keyStore.password=changeit\n"
+       "ssl.trustStore.location=/etc/zookeeper/tls/ca.pem\n"
+       "sslQuorum=true\n"
+       "ssl.quorum.keyStore.location=/etc/zookeeper/tls/server.pem\n"
+       "ssl.quorum.keyStore.password=changeit\n"
+       "ssl.quorum.trustStore.location=/etc/zookeeper/tls/ca.pem\n");
+    ck_assert_int_eq(warns.n, 1); /* the serverCnxnFactory note */
+    ck_assert_int_eq(cfg.secure_client_port, 2281);
+    ck_assert_int_eq(cfg.ssl_quorum, 1);
+    ck_assert_int_eq(cfg.tls_quorum.keystore_type, CFG_STORE_PEM);
 }
 END_TEST
 
