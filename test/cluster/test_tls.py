@@ -12,8 +12,9 @@ client certificate, and a rogue signed by another CA).
   * zkCli.sh over TLS (the Netty client, PEM stores)
   * the leader is SIGKILLed: the ensemble re-forms over TLS, the Kazoo
     session carries on, the member rejoins
-  * a member restarted with a certificate from another CA cannot join:
-    the others refuse it and log it, and keep serving
+  * a member restarted with a certificate from another CA, or with one
+    from the CA for another host, cannot join: the others refuse it and
+    log it, and keep serving
   * a TLS-only standalone server (no clientPort)
 
     /usr/bin/python3 test/cluster/test_tls.py            # ZK_IMPL=zookeeper|zabd
@@ -57,7 +58,8 @@ def certs():
     """The certificate directory, made once per run: ca.pem (the trusted
     CA), server<N>.pem (member N's key and certificate, PEM key store),
     server<N>-enc.pem (the same with its key encrypted by KEY_PASSWORD),
-    client.pem / client.crt / client.key, rogue.pem (another CA's)."""
+    client.pem / client.crt / client.key, rogue.pem (another CA's),
+    elsewhere.pem (the CA's, but for another host)."""
     global _certs
     if _certs:
         return _certs
@@ -73,17 +75,22 @@ def certs():
         sh("openssl req -x509 %s -keyout %s.key -out %s.pem -days 2 "
            "-subj '/CN=%s'" % (ec, ca, ca, cn), d)
 
-    def leaf(name, ca):
+    with open(os.path.join(d, "elsewhere.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:elsewhere.example.com\n"
+                "extendedKeyUsage=serverAuth,clientAuth\n")
+
+    def leaf(name, ca, ext="ext.cnf"):
         sh("openssl req %s -keyout %s.key -out %s.csr -subj '/CN=%s'"
            % (ec, name, name, name), d)
         sh("openssl x509 -req -in %s.csr -CA %s.pem -CAkey %s.key "
-           "-CAcreateserial -out %s.crt -days 2 -extfile ext.cnf"
-           % (name, ca, ca, name), d)
+           "-CAcreateserial -out %s.crt -days 2 -extfile %s"
+           % (name, ca, ca, name, ext), d)
         sh("cat %s.key %s.crt > %s.pem" % (name, name, name), d)
 
     for n in ("server1", "server2", "server3", "client"):
         leaf(n, "ca")
     leaf("rogue", "rogue-ca")
+    leaf("elsewhere", "ca", "elsewhere.cnf")
     # Encrypted PKCS#8 with a scheme Java's PemReader can decrypt too.
     for n in ("server1", "server2", "server3"):
         sh("openssl pkcs8 -topk8 -v1 PBE-SHA1-3DES -in %s.key -passout pass:%s "
@@ -295,7 +302,10 @@ class TlsEnsemble(unittest.TestCase):
             self.assertTrue(self.grep_logs([old], r"peer \d up \(.*TLSv1\.[23] "),
                             "no peer came up over TLS")
 
-    def test_5_rogue_member(self):
+    def impostor(self, keystore, zabd_log, zk_log):
+        """A follower restarted with another quorum key store cannot join:
+        the others keep serving and log why (zabd_log or zk_log); then it
+        is restarted as it was."""
         cl = self.cl
         rogue = cl.followers()[-1]
         others = [i for i in range(3) if i != rogue]
@@ -304,7 +314,7 @@ class TlsEnsemble(unittest.TestCase):
         with open(path) as f:
             good = f.read()
         bad = re.sub(r"(ssl\.quorum\.keyStore\.location=).*",
-                     r"\g<1>%s/rogue.pem" % self.d, good)
+                     r"\g<1>%s/%s" % (self.d, keystore), good)
         self.assertNotEqual(bad, good)
         with open(path, "w") as f:
             f.write(bad)
@@ -313,26 +323,41 @@ class TlsEnsemble(unittest.TestCase):
             zk = self.tls(others)
             deadline = time.time() + 4
             while time.time() < deadline:
-                self.assertIsNone(cl.mode(rogue), "the rogue joined")
-                zk.create("/rogue-", b"", sequence=True)   # still served
+                self.assertIsNone(cl.mode(rogue), "the impostor joined")
+                zk.create("/impostor-", b"", sequence=True)   # still served
                 time.sleep(0.2)
-            if IMPL == "zabd":
-                pattern = (r"TLS handshake with 127\.0\.0\.1:\d+ on the quorum port "
-                           r"failed: certificate verify failed")
-            else:
-                pattern = r"SSLHandshakeException|PKIX path|certificate_unknown|unknown_ca"
+            pattern = zabd_log if IMPL == "zabd" else zk_log
             self.assertTrue(self.grep_logs(others, pattern),
-                            "the refused handshakes are not logged")
-            if IMPL == "zabd":
-                n = sum(int(mntr(cl, i)["zabd_quorum_unsuccessful_handshake"])
-                        for i in others)
-                self.assertGreater(n, 0)
+                            "the refusal is not logged (%s)" % pattern)
         finally:
             cl.stop_one(rogue)
             with open(path, "w") as f:
                 f.write(good)
         cl.start_one(rogue)
         cl.wait_ready(timeout=60)
+        return others
+
+    def test_5_member_with_other_ca(self):
+        others = self.impostor(
+            "rogue.pem",
+            r"TLS handshake with 127\.0\.0\.1:\d+ on the quorum port failed: "
+            r"certificate verify failed",
+            r"SSLHandshakeException|PKIX path|certificate_unknown|unknown_ca")
+        if IMPL == "zabd":
+            n = sum(int(mntr(self.cl, i)["zabd_quorum_unsuccessful_handshake"])
+                    for i in others)
+            self.assertGreater(n, 0)
+
+    def test_6_member_certificate_for_another_host(self):
+        # Signed by the trusted CA, but not for this member's host: its
+        # claimed id is refused (ZooKeeper checks the address it comes
+        # from, zabd the host of the server.N line it claims).
+        self.impostor(
+            "elsewhere.pem",
+            r"(refusing a peer connection claiming id \d: its certificate does "
+            r"not name server\.\d's host 127\.0\.0\.1|hostname mismatch|"
+            r"IP address mismatch)",
+            r"Failed to verify|CertificateException|SSLHandshakeException")
 
 
 class TlsOnly(unittest.TestCase):
