@@ -981,8 +981,7 @@ static const char *const zk_ignored_keys[] = {
     "ssl.context.supplier.class", "ssl.quorum.context.supplier.class",
     "ssl.handshakeDetectionTimeoutMillis",
     "ssl.quorum.handshakeDetectionTimeoutMillis", "ssl.authProvider",
-    "ssl.sslProvider", "netty.server.outstandingHandshake.limit",
-    "client.portUnification",
+    "ssl.sslProvider", "client.portUnification",
 };
 
 static const char *const zk_ignored_prefixes[] = {
