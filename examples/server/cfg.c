@@ -104,8 +104,41 @@ static int set_whitelist(parser_t *p, const key_spec_t *k,
 static int set_peer_type(parser_t *p, const key_spec_t *k,
                          const char *value);
 static int set_myid(parser_t *p, const key_spec_t *k, const char *value);
+static int set_text(parser_t *p, const key_spec_t *k, const char *value);
+static int set_store_type(parser_t *p, const key_spec_t *k,
+                          const char *value);
+static int set_client_auth(parser_t *p, const key_spec_t *k,
+                           const char *value);
 
 #define FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
+
+/* The keys of ZooKeeper's X509Util under one prefix ("ssl." for the
+ * client port, "ssl.quorum." for the quorum), stored in cfg_t's member
+ * `side`. */
+#define TLS_KEYS(prefix, side)                                              \
+    {prefix "keyStore.location", set_text, FIELD(side.keystore), 0, 0, 0},  \
+    {prefix "keyStore.password", set_text, FIELD(side.keystore_password),  \
+     0, 0, 0},                                                              \
+    {prefix "keyStore.passwordPath", set_text,                              \
+     FIELD(side.keystore_password_path), 0, 0, 0},                          \
+    {prefix "keyStore.type", set_store_type, FIELD(side.keystore_type), 0,  \
+     0, 0},                                                                 \
+    {prefix "trustStore.location", set_text, FIELD(side.truststore), 0, 0, \
+     0},                                                                    \
+    {prefix "trustStore.password", set_text,                                \
+     FIELD(side.truststore_password), 0, 0, 0},                             \
+    {prefix "trustStore.passwordPath", set_text,                            \
+     FIELD(side.truststore_password_path), 0, 0, 0},                        \
+    {prefix "trustStore.type", set_store_type, FIELD(side.truststore_type), \
+     0, 0, 0},                                                              \
+    {prefix "clientAuth", set_client_auth, FIELD(side.client_auth), 0, 0,   \
+     0},                                                                    \
+    {prefix "protocol", set_text, FIELD(side.protocol), 0, 0, 0},           \
+    {prefix "enabledProtocols", set_text, FIELD(side.enabled_protocols), 0, \
+     0, 0},                                                                 \
+    {prefix "ciphersuites", set_text, FIELD(side.ciphersuites), 0, 0, 0},   \
+    {prefix "hostnameVerification", set_true_false,                         \
+     FIELD(side.hostname_verification), 0, 0, 0}
 
 static const key_spec_t key_specs[] = {
     {"tickTime", set_int, FIELD(tick_time), 1, INT_MAX, 0},
@@ -155,6 +188,13 @@ static const key_spec_t key_specs[] = {
      FIELD(sasl_super_password), 0, 0, 0},
     {"peerType", set_peer_type, FIELD(observer_self), 0, 0, 0},
     {"myid", set_myid, FIELD(myid), 1, CFG_MAX_SERVERS, 0},
+    /* TLS, as QuorumPeerConfig and X509Util read it. */
+    {"secureClientPort", set_int, FIELD(secure_client_port), 1, 65535, 0},
+    {"secureClientPortAddress", set_address, FIELD(secure_client_address),
+     0, 0, 0},
+    {"sslQuorum", set_true_false, FIELD(ssl_quorum), 0, 0, 0},
+    TLS_KEYS("ssl.", tls_client),
+    TLS_KEYS("ssl.quorum.", tls_quorum),
 };
 
 #define NKEYS (sizeof key_specs / sizeof key_specs[0])
@@ -613,6 +653,56 @@ static int set_myid(parser_t *p, const key_spec_t *k, const char *value)
     return 0;
 }
 
+/* Free text that may be empty: a password, a list, or a file location
+ * (ZooKeeper takes an empty location as "not set"). */
+static int set_text(parser_t *p, const key_spec_t *k, const char *value)
+{
+    if (copy_str(str_field(p, k), k->size, value) != 0) {
+        return bad_value(p, k->name, value, "too long (at most %zu bytes)",
+                         k->size - 1);
+    }
+    return 0;
+}
+
+/* KeyStoreFileType.fromPropertyValue: the name in any case; empty means
+ * "from the file name".  Which formats zabd reads is decided once the
+ * store is known to be used (finish_tls). */
+static int set_store_type(parser_t *p, const key_spec_t *k,
+                          const char *value)
+{
+    static const struct {
+        const char *name;
+        int type;
+    } types[] = {
+        {"", CFG_STORE_AUTO},       {"PEM", CFG_STORE_PEM},
+        {"PKCS12", CFG_STORE_PKCS12}, {"JKS", CFG_STORE_JKS},
+        {"BCFKS", CFG_STORE_BCFKS},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        if (strcasecmp(value, types[i].name) == 0) {
+            *int_field(p, k) = types[i].type;
+            return 0;
+        }
+    }
+    return bad_value(p, k->name, value, "must be PEM, PKCS12, JKS or BCFKS");
+}
+
+/* X509Util.ClientAuth.fromPropertyValue: empty means need. */
+static int set_client_auth(parser_t *p, const key_spec_t *k,
+                           const char *value)
+{
+    if (*value == '\0' || strcasecmp(value, "need") == 0) {
+        *int_field(p, k) = CFG_AUTH_NEED;
+    } else if (strcasecmp(value, "want") == 0) {
+        *int_field(p, k) = CFG_AUTH_WANT;
+    } else if (strcasecmp(value, "none") == 0) {
+        *int_field(p, k) = CFG_AUTH_NONE;
+    } else {
+        return bad_value(p, k->name, value, "must be need, want or none");
+    }
+    return 0;
+}
+
 /* The four-letter words ZooKeeper 3.8 knows (FourLetterCommands). */
 static int known_fourlw(const char *w, size_t n)
 {
@@ -964,8 +1054,7 @@ static const char *const zk_ignored_keys[] = {
     "standaloneEnabled", "autopurge.purgeInterval",
     "quorumListenOnAllIPs", "electionAlg", "preAllocSize", "syncEnabled",
     "localSessionsEnabled", "localSessionsUpgradingEnabled", "skipACL",
-    "leaderServes", "cnxTimeout", "dynamicConfigFile", "secureClientPort",
-    "secureClientPortAddress", "sslQuorum", "serverCnxnFactory",
+    "leaderServes", "cnxTimeout", "dynamicConfigFile", "serverCnxnFactory",
     "clientPortListenBacklog", "observerMasterPort",
     "connectToLearnerMasterLimit", "portUnification",
     "sslQuorumReloadCertFiles", "quorum.cnxn.threads.size", "oraclePath",
@@ -986,10 +1075,18 @@ static const char *const zk_ignored_keys[] = {
     "connectionFreezeTime", "connectionDropIncrease",
     "connectionDropDecrease", "connectionDecreaseRatio",
     "allowSaslFailedClients", "letAnySaslUserDoX",
+    /* TLS settings with no use in zabd (X509Util, NettyServerCnxnFactory):
+     * the Java provider, the x509 ACL scheme, certificate reloading, port
+     * unification (ssl.crl/ssl.ocsp: see zk_protections). */
+    "ssl.crl", "ssl.ocsp", "ssl.quorum.crl", "ssl.quorum.ocsp",
+    "ssl.context.supplier.class", "ssl.quorum.context.supplier.class",
+    "ssl.handshakeDetectionTimeoutMillis",
+    "ssl.quorum.handshakeDetectionTimeoutMillis", "ssl.authProvider",
+    "ssl.sslProvider", "client.portUnification",
 };
 
 static const char *const zk_ignored_prefixes[] = {
-    "admin.", "metricsProvider.", "ssl.", "authProvider.", "quorum.auth.",
+    "admin.", "metricsProvider.", "authProvider.", "quorum.auth.",
     "multiAddress.", "jvm.pause.", "kerberos.", "netty.",
 };
 
@@ -1016,7 +1113,12 @@ static const struct {
     const char *key;
     const char *protection;
 } zk_protections[] = {
-    {"sslQuorum", "TLS between servers"},
+    {"ssl.crl", "certificate revocation checks (CRL)"},
+    {"ssl.ocsp", "certificate revocation checks (OCSP)"},
+    {"ssl.quorum.crl", "certificate revocation checks (CRL)"},
+    {"ssl.quorum.ocsp", "certificate revocation checks (OCSP)"},
+    {"portUnification", "plaintext and TLS on one quorum port"},
+    {"sslQuorumReloadCertFiles", "reloading certificates that change"},
     {"quorum.auth.enableSasl", "SASL authentication between servers"},
     {"quorum.auth.serverRequireSasl", "SASL authentication between servers"},
     {"quorum.auth.learnerRequireSasl", "SASL authentication between servers"},
@@ -1095,8 +1197,9 @@ static int apply_entry(parser_t *p, const char *key, const char *value)
                          "hierarchical quorums (group.N, weight.N) are not "
                          "supported by zabd");
     }
-    if (zk_ignored(key)) {
-        note_ignored(p, key, value);
+    /* Ignored keys, like table keys, may carry the zookeeper. prefix. */
+    if (zk_ignored(bare)) {
+        note_ignored(p, bare, value);
         return 0;
     }
     warn_unknown(p, key);
@@ -1382,7 +1485,7 @@ static int finish_client_port(parser_t *p)
     int port_line = line_of(p, "clientPort");
     int addr_line = line_of(p, "clientPortAddress");
     if (self == NULL || self->client_port == 0) {
-        if (port_line == 0) {
+        if (port_line == 0 && c->secure_client_port == 0) {
             return fail_at(p, 0, "clientPort is not set%s",
                            self ? " (nor a ;clientPort on this server's "
                                   "server.N line)"
@@ -1418,6 +1521,226 @@ static int finish_client_port(parser_t *p)
     return 0;
 }
 
+/* ---- TLS ------------------------------------------------------------- */
+
+/* A TLS version of Java's SSLContext names: 12 or 13, 0 for "TLS" (any),
+ * -1 for the versions zabd refuses to speak, -2 for a name Java does not
+ * know. */
+static int tls_version_of(const char *name)
+{
+    static const char *const old[] = {"TLSv1", "TLSv1.1", "SSLv3", "SSL",
+                                      "SSLv2", "SSLv2Hello"};
+    if (strcasecmp(name, "TLSv1.2") == 0) {
+        return 12;
+    }
+    if (strcasecmp(name, "TLSv1.3") == 0) {
+        return 13;
+    }
+    if (strcasecmp(name, "TLS") == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof old / sizeof *old; i++) {
+        if (strcasecmp(name, old[i]) == 0) {
+            return -1;
+        }
+    }
+    return -2;
+}
+
+/* Adds version v (as tls_version_of) to the set of allowed versions
+ * (bit 0: TLS 1.2, bit 1: TLS 1.3). */
+static void add_version(int v, unsigned *set)
+{
+    *set |= v == 12 ? 1u : v == 13 ? 2u : v == 0 ? 3u : 0u;
+}
+
+/* enabledProtocols: a comma-separated list; old versions are dropped with
+ * a warning (TLS 1.2 is the least zabd speaks), unknown names refused. */
+static int enabled_versions(parser_t *p, const char *key, const char *list,
+                            unsigned *set)
+{
+    char buf[sizeof ((cfg_tls_t *)0)->enabled_protocols];
+    memcpy(buf, list, strlen(list) + 1);
+    for (char *save = NULL, *w = strtok_r(buf, ",", &save); w;
+         w = strtok_r(NULL, ",", &save)) {
+        w = trim(w);
+        int v = tls_version_of(w);
+        if (v == -2) {
+            char wb[SHOW_BUF];
+            p->line = line_of(p, key);
+            return bad_value(p, key, list, "unknown protocol '%s'",
+                             shown(w, wb));
+        }
+        if (v == -1) {
+            char wb[SHOW_BUF];
+            tell(p, line_of(p, key),
+                 "warning: %s: %s is not supported by zabd (TLSv1.2 and "
+                 "TLSv1.3 only); left out", key, shown(w, wb));
+        }
+        add_version(v, set);
+    }
+    return 0;
+}
+
+/* protocol and enabledProtocols as SSLContextAndOptions reads them: the
+ * enabled list if given, else the context's protocol alone; neither given
+ * means TLS 1.2 and 1.3 (ZooKeeper 3.8 defaults to TLSv1.2 alone, 3.9 to
+ * both). */
+static int finish_versions(parser_t *p, cfg_tls_t *t, const char *prefix)
+{
+    char key[64];
+    unsigned set = 0;
+    snprintf(key, sizeof key, "%senabledProtocols", prefix);
+    if (line_of(p, key) && t->enabled_protocols[0]) {
+        if (enabled_versions(p, key, t->enabled_protocols, &set) != 0) {
+            return -1;
+        }
+    } else if (t->protocol[0]) {
+        snprintf(key, sizeof key, "%sprotocol", prefix);
+        int v = tls_version_of(t->protocol);
+        if (v < 0) {
+            p->line = line_of(p, key);
+            return bad_value(p, key, t->protocol, "%s",
+                             v == -1 ? "zabd speaks TLSv1.2 and TLSv1.3 only"
+                                     : "unknown protocol (want TLSv1.2, "
+                                       "TLSv1.3 or TLS)");
+        }
+        add_version(v, &set);
+    } else {
+        set = 3;
+    }
+    if (set == 0) {
+        p->line = line_of(p, key);
+        return bad_value(p, key, t->enabled_protocols,
+                         "no protocol zabd speaks (TLSv1.2, TLSv1.3)");
+    }
+    t->version_min = (set & 1) ? 12 : 13;
+    t->version_max = (set & 2) ? 13 : 12;
+    return 0;
+}
+
+/* The type of a store that is used: as given, or from the file name
+ * (KeyStoreFileType.fromFilename); zabd reads PEM and PKCS12 only. */
+static int finish_store_type(parser_t *p, const char *prefix,
+                             const char *store, const char *location,
+                             int *type)
+{
+    char key[64], loc_key[64];
+    snprintf(key, sizeof key, "%s%s.type", prefix, store);
+    snprintf(loc_key, sizeof loc_key, "%s%s.location", prefix, store);
+    if (*type == CFG_STORE_AUTO) {
+        const char *dot = strrchr(location, '.');
+        static const struct {
+            const char *ext;
+            int type;
+        } exts[] = {{".pem", CFG_STORE_PEM}, {".p12", CFG_STORE_PKCS12},
+                    {".jks", CFG_STORE_JKS}, {".bcfks", CFG_STORE_BCFKS}};
+        for (size_t i = 0; dot && i < sizeof exts / sizeof *exts; i++) {
+            if (strcmp(dot, exts[i].ext) == 0) {
+                *type = exts[i].type;
+            }
+        }
+        if (*type == CFG_STORE_AUTO) {
+            p->line = line_of(p, loc_key);
+            return bad_value(p, loc_key, location,
+                             "cannot tell the store type from the file name "
+                             "(.pem, .p12, .jks, .bcfks): set %s", key);
+        }
+    }
+    if (*type == CFG_STORE_JKS || *type == CFG_STORE_BCFKS) {
+        const char *name = *type == CFG_STORE_JKS ? "JKS" : "BCFKS";
+        int line = line_of(p, key);
+        p->line = line ? line : line_of(p, loc_key);
+        return bad_value(p, line ? key : loc_key, line ? name : location,
+                         "zabd reads PEM (or PKCS12) stores, not %s: convert "
+                         "it, e.g. with keytool -importkeystore "
+                         "-deststoretype PKCS12", name);
+    }
+    return 0;
+}
+
+/* One side that is used (`user` is the key that uses it, for messages):
+ * a key store always, a trust store where certificates are checked, the
+ * store types, the versions. */
+static int finish_tls_side(parser_t *p, cfg_tls_t *t, const char *prefix,
+                           const char *user, int quorum)
+{
+    char key[64];
+    int user_line = line_of(p, user);
+    if (t->keystore[0] == '\0') {
+        return fail_at(p, user_line,
+                       "%s needs %skeyStore.location (a PEM file holding "
+                       "this server's private key and certificate chain)",
+                       user, prefix);
+    }
+    if (finish_store_type(p, prefix, "keyStore", t->keystore,
+                          &t->keystore_type) != 0) {
+        return -1;
+    }
+    if (t->truststore[0] == '\0') {
+        if (quorum || t->client_auth != CFG_AUTH_NONE) {
+            return fail_at(p, user_line,
+                           "%s needs %strustStore.location (the CA "
+                           "certificates that sign the %s' certificates)%s",
+                           user, prefix, quorum ? "members" : "clients",
+                           quorum ? ""
+                                  : ", or ssl.clientAuth=none");
+        }
+    } else if (finish_store_type(p, prefix, "trustStore", t->truststore,
+                                 &t->truststore_type) != 0) {
+        return -1;
+    }
+    if (quorum && t->client_auth != CFG_AUTH_NEED) {
+        snprintf(key, sizeof key, "%sclientAuth", prefix);
+        tell(p, line_of(p, key),
+             "warning: %s=%s: a process without a certificate may connect "
+             "to the quorum port and claim a member's id", key,
+             t->client_auth == CFG_AUTH_WANT ? "want" : "none");
+    }
+    if (quorum && !t->hostname_verification) {
+        snprintf(key, sizeof key, "%shostnameVerification", prefix);
+        tell(p, line_of(p, key),
+             "warning: %s=false: any holder of a certificate the trust "
+             "store accepts may claim any member's id", key);
+    }
+    return finish_versions(p, t, prefix);
+}
+
+/* secureClientPort (and its address) and sslQuorum, as
+ * QuorumPeerConfig.parseProperties checks them. */
+static int finish_tls(parser_t *p)
+{
+    cfg_t *c = p->c;
+    if (c->secure_client_port == 0) {
+        int addr_line = line_of(p, "secureClientPortAddress");
+        if (addr_line) {
+            return fail_at(p, addr_line, "secureClientPortAddress is set "
+                                         "but secureClientPort is not");
+        }
+    } else {
+        if (c->secure_client_port == c->client_port) {
+            char v[16];
+            p->line = line_of(p, "secureClientPort");
+            snprintf(v, sizeof v, "%d", c->secure_client_port);
+            return bad_value(p, "secureClientPort", v,
+                             "the same port as the plaintext client port");
+        }
+        if (finish_tls_side(p, &c->tls_client, "ssl.", "secureClientPort",
+                            0) != 0) {
+            return -1;
+        }
+    }
+    if (c->ssl_quorum && c->standalone) {
+        tell(p, line_of(p, "sslQuorum"),
+             "note: sslQuorum=true has no effect on a standalone server");
+    } else if (c->ssl_quorum &&
+               finish_tls_side(p, &c->tls_quorum, "ssl.quorum.", "sslQuorum",
+                               1) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
 static int finish(parser_t *p)
 {
     cfg_t *c = p->c;
@@ -1428,7 +1751,7 @@ static int finish(parser_t *p)
         memcpy(c->data_log_dir, c->data_dir, sizeof c->data_log_dir);
     }
     if (finish_session_timeouts(p) != 0 || finish_ensemble(p) != 0 ||
-        finish_client_port(p) != 0) {
+        finish_client_port(p) != 0 || finish_tls(p) != 0) {
         return -1;
     }
     return 0;
@@ -1457,6 +1780,9 @@ void cfg_default(cfg_t *c)
     memcpy(c->fourlw_whitelist, "srvr", sizeof "srvr");
     memcpy(c->session_secret, "zabd", sizeof "zabd");
     memcpy(c->sasl_section, "Server", sizeof "Server");
+    memcpy(c->secure_client_address, "0.0.0.0", sizeof "0.0.0.0");
+    c->tls_client.hostname_verification = 1;
+    c->tls_quorum.hostname_verification = 1;
     c->myid = 1;
     c->standalone = 1;
 }

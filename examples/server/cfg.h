@@ -16,11 +16,14 @@
  *   .superDigest, java.security.auth.login.config, sasl.serverconfig,
  *   superUser[.X], SASLAuthenticationProvider.superPassword (the SASL
  *   ones as ZooKeeper's system properties, with or without zookeeper.);
- *   authProvider.N naming SASLAuthenticationProvider is accepted silently.
+ *   authProvider.N naming SASLAuthenticationProvider is accepted silently;
+ *   readonlymode.enabled, reconfigEnabled; TLS: secureClientPort,
+ *   secureClientPortAddress, sslQuorum and the ssl.* / ssl.quorum.* keys
+ *   of ZooKeeper's X509Util (see cfg_tls_t).
  * Keys ZooKeeper knows that zabd does not use (admin.*, metricsProvider.*,
- * standaloneEnabled, reconfigEnabled, autopurge.purgeInterval,
+ * standaloneEnabled, autopurge.purgeInterval,
  * preAllocSize, ...) are accepted with a note (a warning when the value
- * asks for a protection zabd lacks, e.g. sslQuorum=true); any other key is
+ * asks for a protection zabd lacks, e.g. ssl.crl=true); any other key is
  * accepted with a warning, as QuorumPeerConfig stores unknown keys as
  * system properties.  group.N / weight.N (hierarchical quorums) are
  * refused.  Bad values are refused with a message naming the file, line
@@ -57,6 +60,46 @@ typedef struct cfg_server {
     uint16_t client_port;  /* 0 if absent */
 } cfg_server_t;
 
+/* Key and trust store formats (ssl.keyStore.type and friends).  After
+ * cfg_load, a store that is used is PEM or PKCS12: the Java-only formats
+ * are refused, and a type left out is taken from the file name as
+ * ZooKeeper's KeyStoreFileType does. */
+enum cfg_store_type {
+    CFG_STORE_AUTO = 0, /* not given: from the file name */
+    CFG_STORE_PEM,
+    CFG_STORE_PKCS12,
+    CFG_STORE_JKS,
+    CFG_STORE_BCFKS
+};
+
+/* ssl.clientAuth: whether the accepting side asks for a certificate. */
+enum cfg_client_auth { CFG_AUTH_NEED = 0, CFG_AUTH_WANT, CFG_AUTH_NONE };
+
+/* The TLS settings of one side, under ZooKeeper's names (X509Util): the
+ * client port's keys start with "ssl.", the quorum's with "ssl.quorum."
+ * (either also with the zookeeper. prefix).  Files are only named here;
+ * tls.c reads them at start-up. */
+typedef struct cfg_tls {
+    char keystore[4096];        /* keyStore.location: key + chain; "" none */
+    char keystore_password[1024];      /* keyStore.password (may be "") */
+    char keystore_password_path[4096]; /* keyStore.passwordPath: a file
+                                          whose content wins over it */
+    int keystore_type;          /* enum cfg_store_type */
+    char truststore[4096];      /* trustStore.location: CA certificates */
+    char truststore_password[1024];    /* for a PKCS12 trust store */
+    char truststore_password_path[4096];
+    int truststore_type;
+    int client_auth;            /* enum cfg_client_auth; default need */
+    char protocol[32];          /* protocol, "" if not given */
+    char enabled_protocols[256];/* enabledProtocols, "" if not given */
+    char ciphersuites[4096];    /* Java (IANA) names; "" = ZooKeeper's
+                                   default list */
+    int hostname_verification;  /* default 1 */
+    /* After cfg_load: the TLS versions allowed, 12 (TLS 1.2) or 13, from
+     * protocol and enabledProtocols; 12..13 when neither is given. */
+    int version_min, version_max;
+} cfg_tls_t;
+
 typedef struct cfg {
     /* ZooKeeper keys, defaults as QuorumPeerConfig / ZooKeeperServer. */
     int tick_time;          /* ms; default 2000 (0 or negative refused) */
@@ -65,9 +108,10 @@ typedef struct cfg {
     char data_dir[4096];    /* required */
     char data_log_dir[4096];/* default: data_dir */
     int client_port;        /* required unless this server's server.N line
-                               has ";[addr:]port"; after cfg_load, the port
-                               to listen on either way (both given: they
-                               must agree) */
+                               has ";[addr:]port" or secureClientPort is
+                               set; after cfg_load, the port to listen on
+                               either way (both given: they must agree),
+                               0 for a TLS-only server */
     char client_address[256]; /* default "0.0.0.0"; after cfg_load, the
                                  address of this server's line if it has
                                  one; "[::1]" stored as "::1" */
@@ -118,6 +162,17 @@ typedef struct cfg {
     cfg_super_user_t super_users[CFG_MAX_SUPER_USERS];
     size_t nsuper_users;
     char sasl_super_password[256];
+
+    /* TLS (zabd.cfg(5), "TLS").  secureClientPort opens a second client
+     * port speaking TLS with tls_client's settings; sslQuorum makes every
+     * peer connection TLS with tls_quorum's.  After cfg_load, a side that
+     * is used has a key store, and a trust store where certificates are
+     * checked. */
+    int secure_client_port;          /* 0 = none */
+    char secure_client_address[256]; /* default "0.0.0.0" */
+    int ssl_quorum;                  /* sslQuorum; default 0 */
+    cfg_tls_t tls_client;            /* ssl.* */
+    cfg_tls_t tls_quorum;            /* ssl.quorum.* */
 
     /* Ensemble. */
     size_t nservers;

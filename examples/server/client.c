@@ -228,6 +228,20 @@ int client_encode_result(srv_t *s, const uint8_t *request,
 
 /* ---- connection lifecycle -------------------------------------------------- */
 
+static int listen_clients(srv_t *s, io_t *io, int kind, const char *host,
+                          int port, char *err, size_t errlen)
+{
+    io->kind = kind;
+    io->fd = net_listen(host, port, err, errlen);
+    if (io->fd < 0)
+        return -1;
+    srv_log(s, "serving clients on %s:%d%s", *host ? host : "*", port,
+            kind == IO_SECURE_CLIENT_LISTEN ? " (TLS)" : "");
+    return srv_epoll_set(s, io, EPOLLIN);
+}
+
+/* The plaintext client port (absent on a TLS-only server) and the
+ * secureClientPort. */
 int client_init(srv_t *s, char *err, size_t errlen)
 {
     const char *host = s->cfg.client_address;
@@ -237,12 +251,15 @@ int client_init(srv_t *s, char *err, size_t errlen)
         if (s->self->client_host[0])
             host = s->self->client_host;
     }
-    s->client_listen.kind = IO_CLIENT_LISTEN;
-    s->client_listen.fd = net_listen(host, port, err, errlen);
-    if (s->client_listen.fd < 0)
+    if (port && listen_clients(s, &s->client_listen, IO_CLIENT_LISTEN, host,
+                               port, err, errlen) != 0)
         return -1;
-    srv_log(s, "serving clients on %s:%d", *host ? host : "*", port);
-    return srv_epoll_set(s, &s->client_listen, EPOLLIN);
+    if (s->tls_client &&
+        listen_clients(s, &s->secure_listen, IO_SECURE_CLIENT_LISTEN,
+                       s->cfg.secure_client_address,
+                       s->cfg.secure_client_port, err, errlen) != 0)
+        return -1;
+    return 0;
 }
 
 static size_t clients_from(const srv_t *s, const char *addr)
@@ -272,12 +289,22 @@ static int add_id(client_t *c, const char *scheme, const char *id)
     return 0;
 }
 
-void client_accept(srv_t *s)
+/* The TLS handle of a connection accepted on the secure port; false
+ * when out of memory. */
+static bool start_tls(srv_t *s, client_t *c)
+{
+    char peer[96];
+    snprintf(peer, sizeof peer, "%s:%d", c->addr, c->port);
+    c->io.tls = tls_conn_new(s->tls_client, c->io.fd, true, peer, NULL);
+    return c->io.tls != NULL;
+}
+
+void client_accept(srv_t *s, io_t *listener)
 {
     for (;;) {
         char addr[64];
         int port = 0;
-        int fd = net_accept(s->client_listen.fd, addr, sizeof addr, &port);
+        int fd = net_accept(listener->fd, addr, sizeof addr, &port);
         if (fd < 0)
             return;
         if (s->cfg.max_client_cnxns > 0 &&
@@ -310,6 +337,10 @@ void client_accept(srv_t *s)
             s->clients->prev = c;
         s->clients = c;
         s->nclients++;
+        if (listener->kind == IO_SECURE_CLIENT_LISTEN && !start_tls(s, c)) {
+            client_close(s, c, "out of memory");
+            continue;
+        }
         srv_epoll_set(s, &c->io, EPOLLIN);
     }
 }
@@ -352,9 +383,7 @@ void client_close(srv_t *s, client_t *c, const char *why)
                 c->session ? " session " : " ", (uint64_t)c->session, why);
     if (c->session && c->touched && c->state != CLIENT_HANDSHAKE)
         touch_closed(s, c->session);
-    srv_epoll_del(s, &c->io);
-    close(c->io.fd);
-    c->io.fd = -1;
+    srv_io_close(s, &c->io);
     c->closed = true;
     watch_remove_handle(s->watches, (watch_handle_t)(uintptr_t)c);
     free_queue(s, c);
@@ -424,7 +453,7 @@ void client_flush(srv_t *s)
         c->dirty = false;
         c->dirty_next = NULL;
         if (!c->closed) {
-            if (net_write(c->io.fd, &c->out) != 0) {
+            if (srv_io_write(&c->io, &c->out) != 0) {
                 client_close(s, c, "write failed");
             } else if (net_buf_size(&c->out) == 0 &&
                        c->state == CLIENT_CLOSING) {
@@ -1294,7 +1323,11 @@ void client_session_ready(srv_t *s, client_t *c, bool valid)
     c->touched = true;
     if (s->serving && s->role == ZAB_LEADING)
         session_touch(s->sessions, c->session, s->now);
-    process_input(s, c);
+    /* Requests a client sent behind its ConnectRequest without waiting
+     * (Java's client does) run from the loop, not from here: this runs
+     * inside libzab's deliver callback, where a write cannot be
+     * proposed. */
+    s->resume_due = true;
 }
 
 /* A read-only session, decided here without a quorum (ZooKeeper's
@@ -1449,8 +1482,13 @@ void client_event(srv_t *s, client_t *c, uint32_t events)
 {
     if (c->closed)
         return;
+    /* Either direction of a TLS connection may move on any event (a read
+     * may have waited for the socket to be writable, a write for it to
+     * be readable): try both; the flush registers what TLS needs next. */
+    if (c->io.tls)
+        events |= (c->state == CLIENT_CLOSING ? 0 : EPOLLIN) | EPOLLOUT;
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-        long n = net_read(c->io.fd, &c->in, CLIENT_READ_CHUNK);
+        long n = srv_io_read(&c->io, &c->in, CLIENT_READ_CHUNK);
         if (n < 0) {
             client_close(s, c, errno ? strerror(errno)
                                      : "connection closed by client");
@@ -1464,6 +1502,7 @@ void client_event(srv_t *s, client_t *c, uint32_t events)
 
 void client_resume(srv_t *s)
 {
+    s->resume_due = false;
     if (s->outstanding >= (size_t)s->cfg.global_outstanding_limit)
         return;
     for (client_t *c = s->clients, *nx; c; c = nx) {

@@ -139,6 +139,12 @@ static void cmd_mntr(const srv_t *s, net_buf_t *b)
         s->stats.malformed_peer);
     out(b, "zabd_sasl_auth_ok\t%" PRIu64 "\n", s->stats.sasl_ok);
     out(b, "zabd_sasl_auth_failed\t%" PRIu64 "\n", s->stats.sasl_failed);
+    /* ZooKeeper's counter of failed TLS handshakes on the client port
+     * (ServerMetrics.UNSUCCESSFUL_HANDSHAKE), and zabd's for the quorum. */
+    out(b, "zk_unsuccessful_handshake\t%" PRIu64 "\n",
+        tls_ctx_failures(s->tls_client));
+    out(b, "zabd_quorum_unsuccessful_handshake\t%" PRIu64 "\n",
+        tls_ctx_failures(s->tls_quorum));
 }
 
 static void cmd_conf(const srv_t *s, net_buf_t *b)
@@ -147,6 +153,8 @@ static void cmd_conf(const srv_t *s, net_buf_t *b)
     out(b, "clientPort=%d\n",
         s->self && s->self->client_port ? s->self->client_port
                                         : c->client_port);
+    if (c->secure_client_port)
+        out(b, "secureClientPort=%d\n", c->secure_client_port);
     out(b, "dataDir=%s\n", c->data_dir);
     out(b, "dataLogDir=%s\n", c->data_log_dir);
     out(b, "tickTime=%d\n", c->tick_time);

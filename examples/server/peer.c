@@ -12,10 +12,19 @@
  * requires) and zabd's own session touches.  Any error closes it and
  * libzab hears zab_peer_down; the connector retries with exponential
  * backoff (50 ms doubling to 2 s).
+ *
+ * With sslQuorum=true every connection is TLS with certificates checked
+ * both ways (tls.c): the connector checks that the acceptor's certificate
+ * names the host of the member it dialled, and the acceptor, once HELLO
+ * says which member is calling, that the connector's certificate names
+ * that member's host (ssl.quorum.hostnameVerification; ZooKeeper checks
+ * the address the connection comes from instead).  A claimed id is thus
+ * backed by a certificate from the trusted CA for that member's host.
  */
 #include "server.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -94,9 +103,7 @@ static void peer_close(srv_t *s, peer_conn_t *pc, const char *why,
             *pp = pc->next;
             break;
         }
-    srv_epoll_del(s, &pc->io);
-    close(pc->io.fd);
-    pc->io.fd = -1;
+    srv_io_close(s, &pc->io);
     pc->state = 0;
     /* Freed at the end of the loop turn: events for it may still be in
      * this turn's batch. */
@@ -132,14 +139,32 @@ int peer_init(srv_t *s, char *err, size_t errlen)
     return srv_epoll_set(s, &s->peer_listen, EPOLLIN);
 }
 
+/* The TLS handle of a quorum connection (sslQuorum); false when out of
+ * memory.  The connector names the host its peer's certificate must
+ * match; the acceptor checks after HELLO (on_hello). */
+static bool start_tls(srv_t *s, peer_conn_t *pc, const char *addr, int port,
+                      const char *host)
+{
+    char peer[320];
+    if (!s->tls_quorum)
+        return true;
+    snprintf(peer, sizeof peer, "%s:%d", addr, port);
+    pc->io.tls = tls_conn_new(s->tls_quorum, pc->io.fd, !pc->outgoing, peer,
+                              host);
+    return pc->io.tls != NULL;
+}
+
 void peer_accept(srv_t *s)
 {
     for (;;) {
-        int fd = net_accept(s->peer_listen.fd, NULL, 0, NULL);
+        char addr[64];
+        int port = 0;
+        int fd = net_accept(s->peer_listen.fd, addr, sizeof addr, &port);
         if (fd < 0)
             return;
         peer_conn_t *pc = peer_new(s, fd, 0);
-        if (!pc) {
+        if (!pc || !start_tls(s, pc, addr, port, NULL)) {
+            free(pc);
             close(fd);
             continue;
         }
@@ -163,11 +188,16 @@ static void send_hello(srv_t *s, peer_conn_t *pc, int type)
 static void peer_up(srv_t *s, peer_conn_t *pc)
 {
     int m = peer_member(s, pc->id);
+    char tls[384] = "";
     pc->state = PEER_UP;
     s->members[m].conn = pc;
     s->members[m].backoff_ms = PEER_BACKOFF_MIN_MS;
-    srv_log(s, "peer %u up (%s)", pc->id,
-            pc->outgoing ? "connected" : "accepted");
+    if (pc->io.tls) {
+        memcpy(tls, ", ", 3);
+        tls_conn_describe(pc->io.tls, tls + 2, sizeof tls - 2);
+    }
+    srv_log(s, "peer %u up (%s%s)", pc->id,
+            pc->outgoing ? "connected" : "accepted", tls);
     zab_peer_up(s->zab, pc->id);
 }
 
@@ -182,6 +212,15 @@ static int on_hello(srv_t *s, peer_conn_t *pc, const uint8_t *p, size_t n)
     if (m < 0 || to != s->cfg.myid || from < s->cfg.myid) {
         srv_log(s, "refusing a peer connection claiming id %u (for %u)",
                 from, to);
+        return -1;
+    }
+    if (pc->io.tls &&
+        !tls_conn_peer_matches(pc->io.tls, s->members[m].cfg->host)) {
+        char tls[320];
+        tls_conn_describe(pc->io.tls, tls, sizeof tls);
+        srv_log(s, "refusing a peer connection claiming id %u: its "
+                   "certificate does not name server.%u's host %s (%s)",
+                from, from, s->members[m].cfg->host, tls);
         return -1;
     }
     for (peer_conn_t **pp = &s->pending_peers; *pp; pp = &(*pp)->next)
@@ -253,7 +292,7 @@ static void peer_read(srv_t *s, peer_conn_t *pc)
 {
     size_t budget = 4u << 20; /* per event, so one peer cannot starve */
     while (budget > 0 && pc->io.fd >= 0) {
-        long r = net_read(pc->io.fd, &pc->in, 256u << 10);
+        long r = srv_io_read(&pc->io, &pc->in, 256u << 10);
         if (r < 0) {
             peer_close(s, pc, errno ? strerror(errno) : "closed by peer",
                        true);
@@ -297,11 +336,19 @@ void peer_event(srv_t *s, io_t *io, uint32_t events)
             peer_close(s, pc, strerror(e), false);
             return;
         }
+        const cfg_server_t *sv = s->members[peer_member(s, pc->id)].cfg;
+        if (!start_tls(s, pc, sv->host, sv->quorum_port, sv->host)) {
+            peer_close(s, pc, "out of memory", false);
+            return;
+        }
         pc->state = PEER_HELLO_WAIT;
         send_hello(s, pc, PEER_HELLO);
         srv_epoll_set(s, io, EPOLLIN);
         return;
     }
+    /* TLS: either direction may move on any event (see client_event). */
+    if (io->tls)
+        events |= EPOLLIN | EPOLLOUT;
     if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
         peer_read(s, pc);
     if (io->fd >= 0 && (events & EPOLLOUT))
@@ -379,7 +426,7 @@ void peer_flush(srv_t *s)
         pc->dirty = false;
         pc->dirty_next = NULL;
         if (pc->io.fd >= 0 && pc->state != PEER_CONNECTING) {
-            if (net_write(pc->io.fd, &pc->out) != 0) {
+            if (srv_io_write(&pc->io, &pc->out) != 0) {
                 peer_close(s, pc, strerror(errno), true);
             } else {
                 uint32_t want = EPOLLIN;

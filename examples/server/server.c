@@ -131,6 +131,8 @@ int srv_epoll_set(srv_t *s, io_t *io, uint32_t events)
     struct epoll_event ev;
     if (io->fd < 0)
         return -1;
+    if (io->tls)
+        events = tls_events(io->tls, events);
     if (io->events == events)
         return 0;
     memset(&ev, 0, sizeof ev);
@@ -148,6 +150,36 @@ void srv_epoll_del(srv_t *s, io_t *io)
     if (io->fd >= 0 && io->events)
         epoll_ctl(s->epfd, EPOLL_CTL_DEL, io->fd, NULL);
     io->events = 0;
+}
+
+void srv_io_close(srv_t *s, io_t *io)
+{
+    srv_epoll_del(s, io);
+    tls_conn_free(io->tls); /* its close_notify needs the socket */
+    io->tls = NULL;
+    if (io->fd >= 0)
+        close(io->fd);
+    io->fd = -1;
+}
+
+static void tls_log(void *ud, const char *line)
+{
+    srv_log(ud, "%s", line);
+}
+
+/* The TLS contexts the configuration asks for; a store that cannot be
+ * read stops the start-up with a message naming the key and the file. */
+static int make_tls(srv_t *s, char *err, size_t errlen)
+{
+    if (s->cfg.secure_client_port &&
+        tls_ctx_new(&s->cfg.tls_client, "ssl.", "client port", tls_log, s,
+                    &s->tls_client, err, errlen) != 0)
+        return -1;
+    if (s->cfg.ssl_quorum && !s->cfg.standalone &&
+        tls_ctx_new(&s->cfg.tls_quorum, "ssl.quorum.", "quorum port",
+                    tls_log, s, &s->tls_quorum, err, errlen) != 0)
+        return -1;
+    return 0;
 }
 
 /* ---- applying committed commands --------------------------------------- */
@@ -1117,7 +1149,7 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
     s->cfg = *cfg;
     s->verbose = verbose;
     s->epfd = -1;
-    s->peer_listen.fd = s->client_listen.fd = -1;
+    s->peer_listen.fd = s->client_listen.fd = s->secure_listen.fd = -1;
     const cfg_server_t *me = cfg_self(&s->cfg);
     if (me) {
         s->self_cfg = *me;
@@ -1144,7 +1176,9 @@ int srv_init(srv_t *s, const cfg_t *cfg, int verbose, char *err,
         snprintf(err, errlen, "out of memory or epoll: %s", strerror(errno));
         return -1;
     }
-    if (load_state(s, err, errlen) != 0)
+    /* Unreadable key or trust stores stop the start before the data
+     * directory is touched. */
+    if (make_tls(s, err, errlen) != 0 || load_state(s, err, errlen) != 0)
         return -1;
     if (rebuild_tracker(s) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -1163,7 +1197,8 @@ static void dispatch(srv_t *s, io_t *io, uint32_t events)
 {
     switch (io->kind) {
     case IO_CLIENT_LISTEN:
-        client_accept(s);
+    case IO_SECURE_CLIENT_LISTEN:
+        client_accept(s, io);
         break;
     case IO_PEER_LISTEN:
         peer_accept(s);
@@ -1203,6 +1238,8 @@ int srv_run(srv_t *s)
          * work in parallel with ours. */
         peer_flush(s);
         sync_disk(s);
+        if (s->resume_due) /* sessions its commits opened */
+            client_resume(s);
         reap_snapshot(s, false);
         if (s->snapshot_due && !s->fatal)
             take_snapshot(s);
@@ -1238,6 +1275,10 @@ void srv_destroy(srv_t *s)
         close(s->epfd);
     if (s->client_listen.fd >= 0)
         close(s->client_listen.fd);
+    if (s->secure_listen.fd >= 0)
+        close(s->secure_listen.fd);
     if (s->peer_listen.fd >= 0)
         close(s->peer_listen.fd);
+    tls_ctx_free(s->tls_client);
+    tls_ctx_free(s->tls_quorum);
 }

@@ -16,6 +16,7 @@
  *              (observers), bringing libzab and the peers in line
  *   sasl.c     SASL (DIGEST-MD5) authentication of clients; jaas.c
  *              reads its JAAS file
+ *   tls.c      TLS for the secure client port and the quorum (tls.h)
  *
  * This header is internal to zabd: the structures are shared by those
  * files and by nothing else.
@@ -36,6 +37,7 @@
 #include "cmd.h"
 #include "jute.h"
 #include "net.h"
+#include "tls.h"
 #include "tree.h"
 #include "wal.h"
 #include "watch.h"
@@ -51,13 +53,27 @@ typedef struct srv srv_t;
 
 
 /* What an epoll registration points at. */
-enum io_kind { IO_CLIENT_LISTEN = 1, IO_PEER_LISTEN, IO_CLIENT, IO_PEER };
+enum io_kind { IO_CLIENT_LISTEN = 1, IO_PEER_LISTEN, IO_CLIENT, IO_PEER,
+               IO_SECURE_CLIENT_LISTEN };
 
 typedef struct io {
     int fd;
     int kind;
     uint32_t events; /* registered epoll events */
+    tls_conn_t *tls; /* a TLS connection's handle, NULL for plaintext */
 } io_t;
+
+/* Reading and writing a connection's socket, plaintext or TLS: one
+ * pointer test, so that the plaintext path is what it was (net.h). */
+static inline long srv_io_read(io_t *io, net_buf_t *b, size_t max)
+{
+    return io->tls ? tls_read(io->tls, b, max) : net_read(io->fd, b, max);
+}
+
+static inline int srv_io_write(io_t *io, net_buf_t *b)
+{
+    return io->tls ? tls_write(io->tls, b) : net_write(io->fd, b);
+}
 
 /* ---- peers ---------------------------------------------------------------- */
 
@@ -275,13 +291,19 @@ struct srv {
     peer_conn_t *dirty_peers;
     peer_conn_t *dead_peers;   /* closed, freed at the end of the turn */
 
+    /* TLS contexts (NULL when the side is plaintext) */
+    tls_ctx_t *tls_client;     /* secureClientPort */
+    tls_ctx_t *tls_quorum;     /* sslQuorum */
+
     /* clients */
     io_t client_listen;
+    io_t secure_listen;        /* secureClientPort */
     client_t *clients;
     size_t nclients;
     uint64_t next_client_id;
     client_t *dirty_clients;
     client_t *dead_clients;    /* closed, freed once unreferenced */
+    bool resume_due;           /* a session opened with input waiting */
 
     /* commands */
     uint64_t incarnation;
@@ -308,8 +330,12 @@ int srv_run(srv_t *s);
 void srv_destroy(srv_t *s);
 void srv_log(srv_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Registers what the connection wants (EPOLLIN, EPOLLOUT); for a TLS
+ * connection, what its TLS layer needs for that (tls_events). */
 int srv_epoll_set(srv_t *s, io_t *io, uint32_t events);
 void srv_epoll_del(srv_t *s, io_t *io);
+/* Unregisters, ends TLS (close_notify), closes the socket; fd becomes -1. */
+void srv_io_close(srv_t *s, io_t *io);
 /* Proposes a command of ours (see cmd.h) and records it in the in-flight
  * ring: for client c (its session, its identities, a reference taken on
  * it) or, with c NULL, for the server itself on `session` (expiry,
@@ -368,7 +394,9 @@ void peer_remove_member(srv_t *s, uint32_t id);
 
 /* client.c */
 int client_init(srv_t *s, char *err, size_t errlen);
-void client_accept(srv_t *s);
+/* Accepts on the plaintext client port or, for s->secure_listen, the TLS
+ * one. */
+void client_accept(srv_t *s, io_t *listener);
 void client_event(srv_t *s, client_t *c, uint32_t events);
 void client_flush(srv_t *s);
 void client_close(srv_t *s, client_t *c, const char *why);

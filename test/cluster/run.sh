@@ -4,7 +4,8 @@
 #
 #   IMPL   zookeeper (Apache ZooKeeper 3.8 from Debian: the reference) or
 #          zabd (build/zabd, or $ZABD)
-#   SUITE  any of: kazoo cli faults sasl (default: all four)
+#   SUITE  any of: kazoo cli faults sasl tls (default: the first four;
+#          make check runs tls through check-tls)
 #
 # Suites:
 #   kazoo   test_kazoo.py: every client operation, stats, errors, ACLs,
@@ -15,6 +16,10 @@
 #           lagging member catch-up, torn log tail (zabd)
 #   sasl    test_sasl.py: SASL DIGEST-MD5 (a JAAS Server section) with a
 #           raw RFC 2831 client, Kazoo and zkCli.sh; the sasl ACL scheme
+#   tls     test_tls.py: sslQuorum and secureClientPort with PEM stores:
+#           Kazoo and zkCli over TLS, refused clients, leader failover
+#           over TLS, a member with another CA's certificate kept out
+#           (make check-tls)
 #
 # Environment: ZABD, CCLIENT (a built test_cclient; else built here),
 # ZKC_FAULT_WRITES (default 5000), ZKC_KEEP=1 (keep the work directory),
@@ -31,7 +36,7 @@ PY=/usr/bin/python3
 IMPL="${1:-}"
 case "$IMPL" in
     zookeeper|zabd) shift ;;
-    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults] [sasl]" >&2; exit 2 ;;
+    *) echo "usage: $0 zookeeper|zabd [kazoo] [cli] [faults] [sasl] [tls]" >&2; exit 2 ;;
 esac
 SUITES=("$@")
 [ ${#SUITES[@]} -eq 0 ] && SUITES=(kazoo cli faults sasl)
@@ -123,6 +128,7 @@ for s in "${SUITES[@]}"; do
                 else run_suite cli test_cli.py 180; fi ;;
         faults) run_suite faults test_faults.py 300 ;;
         sasl)   run_suite sasl test_sasl.py 180 ;;
+        tls)    run_suite tls test_tls.py 240 ;;
         *) echo "run.sh: unknown suite $s" >&2; RESULT[$s]="FAIL (unknown suite)"; TIME[$s]=0; FAILED=1 ;;
     esac
 done

@@ -12,6 +12,7 @@ comments marked "ZK:" explain behaviour a reimplementation must copy.
 import os
 import queue
 import re
+import socket
 import time
 import unittest
 
@@ -957,6 +958,31 @@ class OpsMixin(object):
             c.create(self.p("again"), ephemeral=True)
         finally:
             proxy.close()
+
+    def test_request_pipelined_behind_connect(self):
+        # Java's client sends its queued requests right behind the
+        # ConnectRequest, without waiting for the session: a write there
+        # must be served once the session exists (zabd used to drop the
+        # connection: the write was proposed from inside the commit of the
+        # session).
+        r = self.raw(connect=False)
+        path = self.p("piped")
+        conn = (zkproto.w_int(0) + zkproto.w_long(0) + zkproto.w_int(4000) +
+                zkproto.w_long(0) + zkproto.w_buf(b"\0" * 16) +
+                zkproto.w_bool(False))
+        create = (zkproto.w_int(1) + zkproto.w_int(zkproto.OP["create"]) +
+                  zkproto.w_str(path) + zkproto.w_buf(b"x") +
+                  zkproto.w_acl([(31, "world", "anyone")]) + zkproto.w_int(0))
+        r.sock = socket.create_connection(("127.0.0.1", self.cl.client_port(self.m1)),
+                                          timeout=10)
+        r.sock.sendall(zkproto.w_int(len(conn)) + conn +
+                       zkproto.w_int(len(create)) + create)
+        zkproto.Reader(r._recv_frame())          # the ConnectResponse
+        rd = zkproto.Reader(r._recv_frame())
+        self.assertEqual((rd.int(), rd.long() > 0, rd.int()), (1, True, 0))
+        self.assertEqual(rd.str(), path)
+        self.zk.sync(path)
+        self.assertEqual(self.zk.get(path)[0], b"x")
 
     def test_session_expiry_raw(self):
         r = self.raw(timeout_ms=1000)

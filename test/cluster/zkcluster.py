@@ -31,6 +31,12 @@ Environment:
   ZKC_JAVA         java binary (default: java on PATH)
   ZKC_EXTRA_CFG    extra zoo.cfg lines, separated by ';'
 
+TLS (test_tls.py): Cluster(..., secure=True) gives member i a
+secureClientPort, secure_port(i); plain=False leaves the plaintext
+clientPort out (a TLS-only server: srvr cannot reach it, so start it with
+wait=False).  "{myid}" in an extra_cfg line is replaced by the member's id
+(a key store per member).
+
 Command line:
   zkcluster.py up [--impl zookeeper|zabd] [-n N] [--dir D] [--base-port P]
       start an ensemble, print its connect string, run until Ctrl-C/SIGTERM
@@ -214,7 +220,8 @@ class Cluster(object):
     """A local ensemble of n real server processes (n=1: standalone)."""
 
     def __init__(self, impl, n, workdir=None, base_port=None, tick=None,
-                 extra_cfg=None, java_opts=None, quiet=True, observers=0):
+                 extra_cfg=None, java_opts=None, quiet=True, observers=0,
+                 secure=False, plain=True):
         if impl not in IMPLS:
             raise ValueError("impl must be one of %r" % (IMPLS,))
         self.impl = impl
@@ -222,12 +229,13 @@ class Cluster(object):
         # The last `observers` members are observers (":observer" on their
         # server line, peerType=observer in their own zoo.cfg).
         self.observers = int(observers)
+        self.secure, self.plain = bool(secure), bool(plain)
         self._own_workdir = workdir is None
         self.workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="zkc-"))
         os.makedirs(self.workdir, exist_ok=True)
         if base_port is None and os.environ.get("ZKC_BASE_PORT"):
             base_port = int(os.environ["ZKC_BASE_PORT"])
-        self.base_port = base_port or pick_base_port(3 * self.n)
+        self.base_port = base_port or pick_base_port((4 if secure else 3) * self.n)
         self.tick = int(tick or os.environ.get("ZKC_TICK", "200"))
         self.extra_cfg = list(extra_cfg or [])
         env_extra = os.environ.get("ZKC_EXTRA_CFG", "")
@@ -251,6 +259,16 @@ class Cluster(object):
 
     def election_port(self, i):
         return self.base_port + 2 * self.n + i
+
+    def secure_port(self, i):
+        return self.base_port + 3 * self.n + i
+
+    def secure_connect_string(self, members=None):
+        if members is None:
+            members = range(self.n)
+        elif isinstance(members, int):
+            members = [members]
+        return ",".join("127.0.0.1:%d" % self.secure_port(i) for i in members)
 
     def server_dir(self, i):
         return os.path.join(self.workdir, "s%d" % (i + 1))
@@ -283,8 +301,14 @@ class Cluster(object):
                 "initLimit=25",
                 "syncLimit=10",
                 "dataDir=%s" % self.data_dir(i),
-                "clientPort=%d" % self.client_port(i),
-                "clientPortAddress=127.0.0.1",
+            ]
+            if self.plain:
+                lines += ["clientPort=%d" % self.client_port(i),
+                          "clientPortAddress=127.0.0.1"]
+            if self.secure:
+                lines += ["secureClientPort=%d" % self.secure_port(i),
+                          "secureClientPortAddress=127.0.0.1"]
+            lines += [
                 "maxClientCnxns=0",
                 "minSessionTimeout=%d" % (2 * self.tick),
                 "maxSessionTimeout=60000",
@@ -304,7 +328,7 @@ class Cluster(object):
                         ":observer" if self.is_observer(j) else ""))
                 if self.is_observer(i):
                     lines.append("peerType=observer")
-            lines += self.extra_cfg
+            lines += [l.replace("{myid}", str(i + 1)) for l in self.extra_cfg]
             with open(self.cfg_path(i), "w") as f:
                 f.write("\n".join(lines) + "\n")
             if self.n > 1:

@@ -1094,11 +1094,11 @@ START_TEST(test_ignored_keys)
             "leaderServes=yes\n"
             "cnxTimeout=5\n"
             "dynamicConfigFile=/x\n"
-            "secureClientPort=2281\n"
-            "secureClientPortAddress=0.0.0.0\n"
-            "ssl.keyStore.location=/k\n"
+            "ssl.authProvider=x509\n"
+            "ssl.quorum.handshakeDetectionTimeoutMillis=5000\n"
+            "zookeeper.ssl.sslProvider=JDK\n"
             "authProvider.1=org.X\n"
-            "sslQuorum=false\n"
+            "portUnification=false\n"
             "serverCnxnFactory=org.Netty\n"
             "clientPortListenBacklog=10\n"
             "quorum.auth.enableSasl=false\n"
@@ -1110,6 +1110,8 @@ START_TEST(test_ignored_keys)
     WARNED("t.cfg:11: note: preAllocSize is a ZooKeeper setting zabd does "
            "not use\n");
     WARNED("t.cfg:28: note: multiAddress.enabled is a ZooKeeper setting");
+    WARNED("t.cfg:21: note: ssl.sslProvider is a ZooKeeper setting zabd "
+           "does not use\n");
     ck_assert_ptr_null(strstr(warns.text, "warning"));
     /* The defaults are untouched. */
     assert_defaults_except_dirs(&cfg);
@@ -1168,12 +1170,12 @@ END_TEST
 
 START_TEST(test_protections_warned)
 {
-    OK(BASE "sslQuorum=true\n"
+    OK(BASE "ssl.crl=true\n"
             "quorum.auth.enableSasl=TRUE\n"
             "enforce.auth.enabled=true\n");
     ck_assert_int_eq(warns.n, 3);
-    WARNED("t.cfg:3: warning: sslQuorum=true: zabd does not provide TLS "
-           "between servers and ignores this setting\n");
+    WARNED("t.cfg:3: warning: ssl.crl=true: zabd does not provide "
+           "certificate revocation checks (CRL) and ignores this setting\n");
     WARNED("t.cfg:4: warning: quorum.auth.enableSasl=true: zabd does not "
            "provide SASL authentication between servers");
     WARNED("t.cfg:5: warning: enforce.auth.enabled=true: zabd does not "
@@ -1224,6 +1226,236 @@ START_TEST(test_hierarchical_refused)
 END_TEST
 
 /* ---- the error buffer ------------------------------------------------ */
+
+/* ---- TLS ---------------------------------------------------------------- */
+
+START_TEST(test_tls_defaults)
+{
+    cfg_default(&cfg);
+    ck_assert_int_eq(cfg.secure_client_port, 0);
+    ck_assert_str_eq(cfg.secure_client_address, "0.0.0.0");
+    ck_assert_int_eq(cfg.ssl_quorum, 0);
+    const cfg_tls_t *sides[] = {&cfg.tls_client, &cfg.tls_quorum};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_str_eq(sides[i]->keystore, "");
+        ck_assert_str_eq(sides[i]->truststore, "");
+        ck_assert_int_eq(sides[i]->keystore_type, CFG_STORE_AUTO);
+        ck_assert_int_eq(sides[i]->client_auth, CFG_AUTH_NEED);
+        ck_assert_int_eq(sides[i]->hostname_verification, 1);
+        ck_assert_str_eq(sides[i]->ciphersuites, "");
+    }
+    /* Keys given without secureClientPort or sslQuorum are stored, not
+     * checked: nothing uses them. */
+    OK(BASE "ssl.keyStore.type=JKS\n"
+            "ssl.quorum.keyStore.location=/no/extension\n");
+    ck_assert_int_eq(warns.n, 0);
+    ck_assert_int_eq(cfg.tls_client.keystore_type, CFG_STORE_JKS);
+}
+END_TEST
+
+START_TEST(test_tls_client_port)
+{
+    OK(BASE "secureClientPort=2281\n"
+            "secureClientPortAddress=[::1]\n"
+            "ssl.keyStore.location=/etc/zk/server.pem\n"
+            "ssl.keyStore.password=\n"
+            "ssl.keyStore.passwordPath=/etc/zk/pw\n"
+            "ssl.trustStore.location=/etc/zk/ca.p12\n"
+            "ssl.trustStore.password=changeit\n"
+            "ssl.clientAuth=WANT\n"
+            "zookeeper.ssl.ciphersuites=TLS_AES_128_GCM_SHA256\n"
+            "ssl.hostnameVerification=false\n");
+    ck_assert_int_eq(warns.n, 0);
+    ck_assert_int_eq(cfg.client_port, 2181);
+    ck_assert_int_eq(cfg.secure_client_port, 2281);
+    ck_assert_str_eq(cfg.secure_client_address, "::1");
+    const cfg_tls_t *t = &cfg.tls_client;
+    ck_assert_str_eq(t->keystore, "/etc/zk/server.pem");
+    ck_assert_str_eq(t->keystore_password, "");
+    ck_assert_str_eq(t->keystore_password_path, "/etc/zk/pw");
+    ck_assert_int_eq(t->keystore_type, CFG_STORE_PEM);
+    ck_assert_str_eq(t->truststore, "/etc/zk/ca.p12");
+    ck_assert_str_eq(t->truststore_password, "changeit");
+    ck_assert_int_eq(t->truststore_type, CFG_STORE_PKCS12);
+    ck_assert_int_eq(t->client_auth, CFG_AUTH_WANT);
+    ck_assert_str_eq(t->ciphersuites, "TLS_AES_128_GCM_SHA256");
+    ck_assert_int_eq(t->hostname_verification, 0);
+    ck_assert_int_eq(t->version_min, 12);
+    ck_assert_int_eq(t->version_max, 13);
+    /* The quorum side is untouched. */
+    ck_assert_str_eq(cfg.tls_quorum.keystore, "");
+
+    /* A TLS-only server: no clientPort at all; a type given wins over the
+     * file name, in any case; clientAuth=none needs no trust store. */
+    OK("dataDir=@D\n"
+       "secureClientPort=2281\n"
+       "ssl.keyStore.location=/etc/zk/server.crt\n"
+       "ssl.keyStore.type=pem\n"
+       "ssl.clientAuth=none\n");
+    ck_assert_int_eq(cfg.client_port, 0);
+    ck_assert_int_eq(cfg.tls_client.keystore_type, CFG_STORE_PEM);
+    ck_assert_int_eq(cfg.tls_client.client_auth, CFG_AUTH_NONE);
+    /* An empty clientAuth is need, as in ZooKeeper. */
+    OK(BASE "ssl.clientAuth=\n");
+    ck_assert_int_eq(cfg.tls_client.client_auth, CFG_AUTH_NEED);
+}
+END_TEST
+
+#define TLS_BASE                                                            \
+    BASE "secureClientPort=2281\n"                                          \
+         "ssl.keyStore.location=/k.pem\n"                                   \
+         "ssl.trustStore.location=/ca.pem\n" /* lines 3 to 5 */
+
+START_TEST(test_tls_versions)
+{
+    OK(TLS_BASE "ssl.protocol=TLSv1.3\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 13);
+    ck_assert_int_eq(cfg.tls_client.version_max, 13);
+    OK(TLS_BASE "ssl.protocol=TLSv1.2\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 12);
+    ck_assert_int_eq(cfg.tls_client.version_max, 12);
+    OK(TLS_BASE "ssl.protocol=TLS\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 12);
+    ck_assert_int_eq(cfg.tls_client.version_max, 13);
+    /* enabledProtocols wins over protocol, as in SSLContextAndOptions. */
+    OK(TLS_BASE "ssl.protocol=TLSv1.2\n"
+                "ssl.enabledProtocols=TLSv1.3\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 13);
+    ck_assert_int_eq(cfg.tls_client.version_max, 13);
+    OK(TLS_BASE "ssl.enabledProtocols=TLSv1.3, TLSv1.2\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 12);
+    ck_assert_int_eq(cfg.tls_client.version_max, 13);
+    /* Versions below 1.2 are left out with a warning... */
+    OK(TLS_BASE "ssl.enabledProtocols=TLSv1.1,TLSv1.2\n");
+    ck_assert_int_eq(warns.n, 1);
+    WARNED("t.cfg:6: warning: ssl.enabledProtocols: TLSv1.1 is not "
+           "supported by zabd (TLSv1.2 and TLSv1.3 only); left out\n");
+    ck_assert_int_eq(cfg.tls_client.version_min, 12);
+    ck_assert_int_eq(cfg.tls_client.version_max, 12);
+    /* ... and refused when nothing is left. */
+    BAD_EQ(TLS_BASE "ssl.enabledProtocols=TLSv1,TLSv1.1\n",
+           "t.cfg:6: ssl.enabledProtocols: no protocol zabd speaks "
+           "(TLSv1.2, TLSv1.3) (value 'TLSv1,TLSv1.1')");
+    BAD_EQ(TLS_BASE "ssl.protocol=TLSv1.1\n",
+           "t.cfg:6: ssl.protocol: zabd speaks TLSv1.2 and TLSv1.3 only "
+           "(value 'TLSv1.1')");
+    BAD_EQ(TLS_BASE "ssl.protocol=QUIC\n",
+           "t.cfg:6: ssl.protocol: unknown protocol (want TLSv1.2, TLSv1.3 "
+           "or TLS) (value 'QUIC')");
+    BAD_EQ(TLS_BASE "ssl.enabledProtocols=TLSv1.2,TLSv9\n",
+           "t.cfg:6: ssl.enabledProtocols: unknown protocol 'TLSv9' (value "
+           "'TLSv1.2,TLSv9')");
+}
+END_TEST
+
+START_TEST(test_tls_errors)
+{
+    BAD_EQ(BASE "secureClientPort=2281\n",
+           "t.cfg:3: secureClientPort needs ssl.keyStore.location (a PEM "
+           "file holding this server's private key and certificate chain)");
+    BAD_EQ(BASE "secureClientPort=2281\n"
+                "ssl.keyStore.location=/k.pem\n",
+           "t.cfg:3: secureClientPort needs ssl.trustStore.location (the CA "
+           "certificates that sign the clients' certificates), or "
+           "ssl.clientAuth=none");
+    /* An empty location is no location, as in ZooKeeper. */
+    BAD(BASE "secureClientPort=2281\n"
+             "ssl.keyStore.location=\n",
+        "t.cfg:3: secureClientPort needs ssl.keyStore.location");
+    BAD_EQ(TLS_BASE "ssl.keyStore.type=JKS\n",
+           "t.cfg:6: ssl.keyStore.type: zabd reads PEM (or PKCS12) stores, "
+           "not JKS: convert it, e.g. with keytool -importkeystore "
+           "-deststoretype PKCS12 (value 'JKS')");
+    BAD_EQ(BASE "secureClientPort=2281\n"
+                "ssl.keyStore.location=/k.pem\n"
+                "ssl.trustStore.location=/etc/truststore.jks\n",
+           "t.cfg:5: ssl.trustStore.location: zabd reads PEM (or PKCS12) "
+           "stores, not JKS: convert it, e.g. with keytool -importkeystore "
+           "-deststoretype PKCS12 (value '/etc/truststore.jks')");
+    BAD(TLS_BASE "ssl.trustStore.type=BCFKS\n", "not BCFKS");
+    BAD_EQ(BASE "secureClientPort=2281\n"
+                "ssl.keyStore.location=/k\n",
+           "t.cfg:4: ssl.keyStore.location: cannot tell the store type from "
+           "the file name (.pem, .p12, .jks, .bcfks): set ssl.keyStore.type "
+           "(value '/k')");
+    BAD_EQ(TLS_BASE "ssl.trustStore.type=DER\n",
+           "t.cfg:6: ssl.trustStore.type: must be PEM, PKCS12, JKS or BCFKS "
+           "(value 'DER')");
+    BAD_EQ(TLS_BASE "ssl.clientAuth=required\n",
+           "t.cfg:6: ssl.clientAuth: must be need, want or none (value "
+           "'required')");
+    BAD_EQ(TLS_BASE "ssl.hostnameVerification=yes\n",
+           "t.cfg:6: ssl.hostnameVerification: must be true or false (value "
+           "'yes')");
+    BAD_EQ(BASE "secureClientPortAddress=0.0.0.0\n",
+           "t.cfg:3: secureClientPortAddress is set but secureClientPort is "
+           "not");
+    BAD_EQ(BASE "secureClientPort=2181\n",
+           "t.cfg:3: secureClientPort: the same port as the plaintext client "
+           "port (value '2181')");
+    BAD_EQ(BASE "secureClientPort=0\n",
+           "t.cfg:3: secureClientPort: must be from 1 to 65535 (value '0')");
+    BAD_EQ(BASE "sslQuorum=yes\n",
+           "t.cfg:3: sslQuorum: must be true or false (value 'yes')");
+    /* Neither port: the old message. */
+    BAD_EQ("dataDir=@D\n", "t.cfg: clientPort is not set");
+}
+END_TEST
+
+#define QUORUM_TLS                                                          \
+    "myid=1\n" ENSEMBLE "sslQuorum=true\n" /* lines 3 to 7 */
+
+START_TEST(test_tls_quorum)
+{
+    OK(BASE QUORUM_TLS
+       "zookeeper.ssl.quorum.keyStore.location=/q.pem\n"
+       "ssl.quorum.keyStore.password=pw\n"
+       "ssl.quorum.trustStore.location=/qca.pem\n"
+       "ssl.quorum.trustStore.type=PEM\n");
+    ck_assert_int_eq(warns.n, 0);
+    ck_assert_int_eq(cfg.ssl_quorum, 1);
+    ck_assert_str_eq(cfg.tls_quorum.keystore, "/q.pem");
+    ck_assert_str_eq(cfg.tls_quorum.keystore_password, "pw");
+    ck_assert_int_eq(cfg.tls_quorum.keystore_type, CFG_STORE_PEM);
+    ck_assert_int_eq(cfg.tls_quorum.truststore_type, CFG_STORE_PEM);
+    ck_assert_int_eq(cfg.tls_quorum.client_auth, CFG_AUTH_NEED);
+    ck_assert_int_eq(cfg.tls_quorum.hostname_verification, 1);
+    ck_assert_str_eq(cfg.tls_client.keystore, "");
+
+    /* The quorum always checks certificates: a trust store is needed
+     * whatever clientAuth says. */
+    BAD_EQ(BASE QUORUM_TLS "ssl.quorum.keyStore.location=/q.pem\n"
+                           "ssl.quorum.clientAuth=none\n",
+           "t.cfg:7: sslQuorum needs ssl.quorum.trustStore.location (the CA "
+           "certificates that sign the members' certificates)");
+    BAD_EQ(BASE QUORUM_TLS,
+           "t.cfg:7: sslQuorum needs ssl.quorum.keyStore.location (a PEM "
+           "file holding this server's private key and certificate chain)");
+    /* The client side's stores are not the quorum's. */
+    BAD(BASE QUORUM_TLS "ssl.keyStore.location=/k.pem\n"
+                        "ssl.trustStore.location=/ca.pem\n",
+        "sslQuorum needs ssl.quorum.keyStore.location");
+
+    /* Weakened member authentication is warned about. */
+    OK(BASE QUORUM_TLS "ssl.quorum.keyStore.location=/q.pem\n"
+                       "ssl.quorum.trustStore.location=/qca.pem\n"
+                       "ssl.quorum.clientAuth=want\n"
+                       "ssl.quorum.hostnameVerification=false\n");
+    ck_assert_int_eq(warns.n, 2);
+    WARNED("t.cfg:10: warning: ssl.quorum.clientAuth=want: a process "
+           "without a certificate may connect to the quorum port and claim "
+           "a member's id\n");
+    WARNED("t.cfg:11: warning: ssl.quorum.hostnameVerification=false: any "
+           "holder of a certificate the trust store accepts may claim any "
+           "member's id\n");
+
+    /* Standalone: nothing to protect. */
+    OK(BASE "sslQuorum=true\n");
+    ck_assert_int_eq(warns.n, 1);
+    WARNED("t.cfg:3: note: sslQuorum=true has no effect on a standalone "
+           "server\n");
+}
+END_TEST
 
 START_TEST(test_errbuf_bounds)
 {
@@ -1428,6 +1660,27 @@ START_TEST(test_man_page_examples)
     ck_assert_int_eq(warns.n, 0);
     ck_assert_str_eq(cfg.jaas_path, "/etc/zabd/jaas.conf");
     ck_assert_str_eq(cfg.super_users[0].name, "admin");
+    /* The TLS example (added to the first one). */
+    put_myid("1\n");
+    OK("tickTime=2000\n"
+       "dataDir=@D\n"
+       "clientPort=2181\n"
+       "server.1=zk1.example.com:2888:3888\n"
+       "server.2=zk2.example.com:2888:3888\n"
+       "server.3=zk3.example.com:2888:3888\n"
+       "secureClientPort=2281\n"
+       "serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory\n"
+       "ssl.keyStore.location=/etc/zookeeper/tls/server.pem\n"
+       "ssl.keyStore.password=changeit\n"
+       "ssl.trustStore.location=/etc/zookeeper/tls/ca.pem\n"
+       "sslQuorum=true\n"
+       "ssl.quorum.keyStore.location=/etc/zookeeper/tls/server.pem\n"
+       "ssl.quorum.keyStore.password=changeit\n"
+       "ssl.quorum.trustStore.location=/etc/zookeeper/tls/ca.pem\n");
+    ck_assert_int_eq(warns.n, 1); /* the serverCnxnFactory note */
+    ck_assert_int_eq(cfg.secure_client_port, 2281);
+    ck_assert_int_eq(cfg.ssl_quorum, 1);
+    ck_assert_int_eq(cfg.tls_quorum.keystore_type, CFG_STORE_PEM);
 }
 END_TEST
 
@@ -1465,6 +1718,11 @@ static Suite *cfg_suite(void)
     tcase_add_test(tc, test_protections_warned);
     tcase_add_test(tc, test_unknown_keys);
     tcase_add_test(tc, test_hierarchical_refused);
+    tcase_add_test(tc, test_tls_defaults);
+    tcase_add_test(tc, test_tls_client_port);
+    tcase_add_test(tc, test_tls_versions);
+    tcase_add_test(tc, test_tls_errors);
+    tcase_add_test(tc, test_tls_quorum);
     tcase_add_test(tc, test_errbuf_bounds);
     tcase_add_test(tc, test_null_arguments);
     tcase_add_test(tc, test_server_line);
