@@ -195,7 +195,7 @@ static struct {
 
 static const char *const wname[] = {"get", "set"};
 
-/* ---- time, memory --------------------------------------------------------- */
+/* ---- time, memory ------------------------------------------------------- */
 
 static uint64_t now_ns(void)
 {
@@ -261,7 +261,7 @@ static uint64_t rnd(sess_t *s)
     return x * 2685821657736338717ull;
 }
 
-/* ---- buffers and the jute encoding ---------------------------------------- */
+/* ---- buffers and the jute encoding -------------------------------------- */
 
 /* Room for n more bytes at the end; pending bytes move to the front first
  * so that the buffer does not grow while it is drained as fast as filled. */
@@ -354,7 +354,7 @@ static size_t key_path_len(int k)
     return 4 + get32(key_path(k));
 }
 
-/* ---- requests ---------------------------------------------------------------- */
+/* ---- requests ----------------------------------------------------------- */
 
 static void ring_push(sess_t *s, int32_t xid, int kind)
 {
@@ -460,7 +460,7 @@ static void send_connect(sess_t *s)
     frame_end(&s->out, at);
 }
 
-/* ---- connections ----------------------------------------------------------- */
+/* ---- connections -------------------------------------------------------- */
 
 static void set_events(sess_t *s, uint32_t ev)
 {
@@ -552,7 +552,7 @@ static void on_connected(sess_t *s)
     set_events(s, EPOLLIN);
 }
 
-/* ---- replies ------------------------------------------------------------------ */
+/* ---- replies ------------------------------------------------------------ */
 
 static void record(uint64_t ns)
 {
@@ -734,7 +734,7 @@ static void on_readable(sess_t *s)
         progress(s, t);
 }
 
-/* ---- the loop ----------------------------------------------------------------- */
+/* ---- the loop ----------------------------------------------------------- */
 
 static void dispatch(sess_t *s, uint32_t ev)
 {
@@ -809,7 +809,7 @@ static bool all_gone(void)
     return true;
 }
 
-/* ---- setup -------------------------------------------------------------------- */
+/* ---- setup -------------------------------------------------------------- */
 
 static int setup_failed(const char *what)
 {
@@ -864,7 +864,7 @@ static void make_keys(void)
     }
 }
 
-/* ---- options ------------------------------------------------------------------ */
+/* ---- options ------------------------------------------------------------ */
 
 static void usage(FILE *f)
 {
@@ -1003,7 +1003,7 @@ static int resolve_hosts(void)
     return g.nhosts > 0 ? 0 : -1;
 }
 
-/* ---- results ------------------------------------------------------------------ */
+/* ---- results ------------------------------------------------------------ */
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -1036,7 +1036,8 @@ static void report_errors(uint64_t stuck)
         if (g.errs[k])
             fprintf(stderr, " err %d x%" PRIu64 ";", -k, g.errs[k]);
     if (g.bad_reply)
-        fprintf(stderr, " %" PRIu64 " malformed or wrong replies;", g.bad_reply);
+        fprintf(stderr, " %" PRIu64 " malformed or wrong replies;",
+                g.bad_reply);
     if (g.bad_order)
         fprintf(stderr, " %" PRIu64 " replies out of order;", g.bad_order);
     if (g.bad_zxid)
@@ -1087,7 +1088,7 @@ static int report(double secs, double cpu, const char *scpu, uint64_t stuck)
     return bad ? 1 : 0;
 }
 
-/* ---- main --------------------------------------------------------------------- */
+/* ---- main --------------------------------------------------------------- */
 
 static void start_load(void)
 {
