@@ -237,16 +237,30 @@ bench: $(B)/zabbench
 	$(MAKE) --no-print-directory bench-server
 
 # zabd against Apache ZooKeeper 3.8, 3 nodes each on loopback, the same
-# load from Apache's C client (test/bench/zkload.c), medians and ratios
-# (~2.5 min).  RUNS=5 for more runs per row.
+# load from two generators: Apache's C client (test/bench/zkload.c) and
+# the wire protocol spoken directly (test/bench/zkraw.c); medians and
+# ratios (~4 min).  RUNS=5 for more runs per row.
 BENCH_DEPS := build-essential libssl-dev libzookeeper-mt-dev zookeeper
-bench-server: $(B)/zabd $(B)/zkload
+bench-server: $(B)/zabd $(B)/zkload $(B)/zkraw
 	@sh test/deps.sh $(BENCH_DEPS)
-	@B=$(B) ZABD=$(CURDIR)/$(B)/zabd ZKLOAD=$(CURDIR)/$(B)/zkload bash test/bench/server-bench.sh
+	@B=$(B) ZABD=$(CURDIR)/$(B)/zabd ZKLOAD=$(CURDIR)/$(B)/zkload \
+	    ZKRAW=$(CURDIR)/$(B)/zkraw bash test/bench/server-bench.sh
 
 $(B)/zkload: test/bench/zkload.c
 	@mkdir -p $(B)
 	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -pthread -o $@ $< -lzookeeper_mt
+
+# zkload on the single-threaded library (WORKLOADS=get-st); needs the
+# runtime package libzookeeper-st2 (its -dev package conflicts with
+# libzookeeper-mt-dev, whose headers serve both), linked by soname.
+$(B)/zkload-st: test/bench/zkload.c
+	@mkdir -p $(B)
+	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -DZKLOAD_ST -pthread -o $@ $< \
+	    -l:libzookeeper_st.so.2
+
+$(B)/zkraw: test/bench/zkraw.c
+	@mkdir -p $(B)
+	$(CC) $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -o $@ $<
 
 $(B)/zabbench: test/bench/bench.c $(B)/libzab.a
 	@mkdir -p $(B)

@@ -5,41 +5,62 @@
 # (same disk), fsync on for both (ZooKeeper's default forceSync=yes, written
 # out explicitly; zabd always fsyncs), the same zoo.cfg apart from ports.
 #
+# Two load generators, each a row of the same table:
+#   set, get, create   zkload (test/bench/zkload.c): Apache ZooKeeper's C
+#                      client (libzookeeper_mt), SESSIONS x DEPTH in flight.
+#   set-raw, get-raw   zkraw (test/bench/zkraw.c): the client wire protocol
+#                      spoken directly, one thread, batched writes and reads,
+#                      RAW_SESSIONS x RAW_DEPTH in flight.  The C client
+#                      costs the generator several microseconds of CPU per
+#                      request and shares the two cores with the servers;
+#                      zkraw costs a fraction of a microsecond, so these rows
+#                      measure the servers rather than the client.
+#   get-st, set-st     (optional) zkload built on libzookeeper_st, one thread
+#                      driving every session (needs libzookeeper-st2).
+#
 # Each ensemble is first primed, unmeasured (PRIME_CREATES creates, then
 # PRIME seconds of set and of get: the JVM's JIT warms up, and both trees
-# are the same for the idle memory sample).  Then for each workload
-# (set, get, create) zkload runs RUNS times (default 3), each run WARMUP
-# seconds of unmeasured load and DURATION seconds measured.  Printed: the
-# median ops/s, p50 and p99 of each system and the ratios zabd/ZooKeeper;
-# the longest stall a session saw; the CPU the servers and zkload used
-# (on a small machine the load generator competes with the servers); the
-# resident memory of the 3 servers (VmRSS summed; idle after priming, then
-# sampled near the end of each workload's measurement, largest of the runs)
-# with the number of znodes at that point; and the project's targets
-# checked against the numbers.  Defaults take about 2.5 minutes.
+# are the same for the idle memory sample).  Then each workload runs RUNS
+# times (default 3), each run WARMUP seconds of unmeasured load and
+# DURATION seconds measured.  Printed: the median ops/s, p50 and p99 of
+# each system and the ratios zabd/ZooKeeper; the longest stall a session
+# saw; the CPU the servers and the generator used (on a small machine the
+# load generator competes with the servers) and the servers' CPU per op;
+# the resident memory of the 3 servers (VmRSS summed; idle after priming,
+# then sampled near the end of each workload's measurement, largest of the
+# runs) with the number of znodes at that point; and the project's targets
+# checked against the numbers, for each generator.  Defaults take about
+# 4 minutes.
 #
 # Usage: bash test/bench/server-bench.sh      (make bench-server)
 #
 # Environment (defaults):
-#   B=build  ZABD=$B/zabd  ZKLOAD=$B/zkload  CC=cc  JAVA=java
+#   B=build  ZABD=$B/zabd  ZKLOAD=$B/zkload  ZKRAW=$B/zkraw
+#   ZKLOAD_ST=$B/zkload-st  CC=cc  JAVA=java
 #   RUNS=3 DURATION=5 WARMUP=1 (seconds)
 #   PRIME=4 (seconds of set and of get) PRIME_CREATES=20000
-#   SESSIONS=8 DEPTH=64 KEYS=1000 DATA=100 CREATE_MODE=seq|unique
-#   WORKLOADS="set get create"  SYSTEMS="zabd zookeeper"
-#     (create last: set and get then run on the same tree for both; the
+#   SESSIONS=8 DEPTH=64 (zkload)  RAW_SESSIONS=8 RAW_DEPTH=64 (zkraw)
+#   KEYS=1000 DATA=100 CREATE_MODE=seq|unique
+#   WORKLOADS="set get set-raw get-raw create"  SYSTEMS="zabd zookeeper"
+#     (create last: the others then run on the same tree for both; the
 #     faster system creates more znodes)
 #   TICK=2000 INIT_LIMIT=10 SYNC_LIMIT=5   (ZooKeeper's sample zoo.cfg)
 #   ZK_HEAP=1g (-Xmx for each ZooKeeper JVM; nothing else is tuned)
 #   TMPDIR=/tmp (where the dataDirs go; must be a real disk, not tmpfs)
-#   STALL_MS=200 (zkload -S: stalls this long are listed in zkload's log)
+#   STALL_MS=200 (-S: stalls this long are listed in the generator's log)
 #   LOGKEEP=$B/server-bench-logs (server logs are copied here on failure,
 #     or always with KEEP_LOGS=1)
 #
-# zkload (test/bench/zkload.c) is built when missing or older than its
-# source:
+# zkload and zkraw are built when missing or older than their source
+# (zkload-st only when a -st workload is asked for):
 #   cc -O2 -g -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 #      -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wvla -Wformat=2 \
 #      -Wundef -pthread test/bench/zkload.c -lzookeeper_mt -o build/zkload
+#   cc (the same flags) test/bench/zkraw.c -o build/zkraw
+#   cc (the same flags) -DZKLOAD_ST test/bench/zkload.c \
+#      -l:libzookeeper_st.so.2 -o build/zkload-st
+#     (the soname: Debian's libzookeeper-st-dev conflicts with -mt-dev,
+#     whose headers serve both)
 #
 # Exit status: 0 when every run completed without errors (whatever the
 # numbers), 1 when a run had errors, a server died or did not start.
@@ -55,9 +76,13 @@ B=${B:-build}
 case $B in /*) ;; *) B=$repo/$B ;; esac
 ZABD=${ZABD:-$B/zabd}
 ZKLOAD=${ZKLOAD:-$B/zkload}
+ZKRAW=${ZKRAW:-$B/zkraw}
+ZKLOAD_ST=${ZKLOAD_ST:-$B/zkload-st}
 # The servers run from their own directories: the paths must not be relative.
 ZABD=$(realpath -m "$ZABD")
 ZKLOAD=$(realpath -m "$ZKLOAD")
+ZKRAW=$(realpath -m "$ZKRAW")
+ZKLOAD_ST=$(realpath -m "$ZKLOAD_ST")
 CC=${CC:-cc}
 JAVA=${JAVA:-java}
 RUNS=${RUNS:-3}
@@ -67,10 +92,12 @@ PRIME=${PRIME:-4}
 PRIME_CREATES=${PRIME_CREATES:-20000}
 SESSIONS=${SESSIONS:-8}
 DEPTH=${DEPTH:-64}
+RAW_SESSIONS=${RAW_SESSIONS:-8}
+RAW_DEPTH=${RAW_DEPTH:-64}
 KEYS=${KEYS:-1000}
 DATA=${DATA:-100}
 CREATE_MODE=${CREATE_MODE:-seq}
-WORKLOADS=${WORKLOADS:-set get create}
+WORKLOADS=${WORKLOADS:-set get set-raw get-raw create}
 SYSTEMS=${SYSTEMS:-zabd zookeeper}
 TICK=${TICK:-2000}
 INIT_LIMIT=${INIT_LIMIT:-10}
@@ -87,16 +114,37 @@ die() { warn "$*"; exit 1; }
 # ---- prerequisites ---------------------------------------------------------
 
 [ -x "$ZABD" ] || die "no zabd at $ZABD (make zabd)"
-if [ ! -x "$ZKLOAD" ] || [ "$here/zkload.c" -nt "$ZKLOAD" ]; then
-    [ -f /usr/include/zookeeper/zookeeper.h ] ||
-        die "zookeeper.h missing (apt-get install libzookeeper-mt-dev)"
-    mkdir -p "$(dirname "$ZKLOAD")"
-    say "  CCLD    $ZKLOAD"
+for w in $WORKLOADS; do
+    case $w in
+    set | get | create | set-raw | get-raw | set-st | get-st | create-st) ;;
+    *) die "unknown workload $w (set get create, set-raw get-raw, set-st get-st create-st)" ;;
+    esac
+done
+
+build() {  # binary source extra-args...: (re)builds a generator
+    local bin=$1 src=$2
+    shift 2
+    [ -x "$bin" ] && [ ! "$src" -nt "$bin" ] && return 0
+    mkdir -p "$(dirname "$bin")"
+    say "  CCLD    $bin"
     "$CC" -O2 -g -std=c11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
         -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual -Wvla -Wformat=2 \
-        -Wundef -pthread "$here/zkload.c" -lzookeeper_mt -o "$ZKLOAD" ||
-        die "cannot build zkload"
-fi
+        -Wundef -D_POSIX_C_SOURCE=200809L "$@" -o "$bin" ||
+        die "cannot build $bin"
+}
+# zkload primes both systems, whatever the rows.
+[ -f /usr/include/zookeeper/zookeeper.h ] ||
+    die "zookeeper.h missing (apt-get install libzookeeper-mt-dev)"
+build "$ZKLOAD" "$here/zkload.c" -pthread "$here/zkload.c" -lzookeeper_mt
+case " $WORKLOADS " in *-raw" "*)
+    build "$ZKRAW" "$here/zkraw.c" "$here/zkraw.c" ;;
+esac
+case " $WORKLOADS " in *-st" "*)
+    ls /usr/lib/*/libzookeeper_st.so.2 >/dev/null 2>&1 ||
+        die "libzookeeper_st.so.2 missing (apt-get install libzookeeper-st2)"
+    build "$ZKLOAD_ST" "$here/zkload.c" -DZKLOAD_ST -pthread "$here/zkload.c" \
+        -l:libzookeeper_st.so.2 ;;
+esac
 case " $SYSTEMS " in
 *" zookeeper "*)
     command -v "$JAVA" >/dev/null || die "no java (apt-get install zookeeper)"
@@ -116,7 +164,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/server-bench.XXXXXX") || die "mktemp failed"
 declare -a spids=()     # running servers
 sampler=""
-zpid=""                 # a running zkload
+zpid=""                 # a running load generator
 failed=0
 declare -a failures=()
 keep_logs=""            # systems whose logs are kept
@@ -155,7 +203,7 @@ cleanup() {
             for f in "$work/$s"/s*/server.log; do
                 [ -f "$f" ] && cp "$f" "$LOGKEEP/$s-$(basename "$(dirname "$f")").log"
             done
-            for f in "$work/$s"/zkload-*.err; do
+            for f in "$work/$s"/load-*.err; do
                 [ -f "$f" ] && cp "$f" "$LOGKEEP/$s-$(basename "$f" .err).log"
             done
         done
@@ -331,11 +379,12 @@ median() {  # values...
         END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
 
-zkload() {  # stdout-file stderr-file args...: runs zkload, returns its status
-    # In the background, so that a signal interrupts the wait at once.
-    local out=$1 err=$2 rc
-    shift 2
-    "$ZKLOAD" "$@" >"$out" 2>>"$err" &
+gen() {  # binary stdout-file stderr-file args...: runs a load generator,
+    # returns its status.  In the background, so that a signal interrupts
+    # the wait at once.
+    local bin=$1 out=$2 err=$3 rc
+    shift 3
+    "$bin" "$@" >"$out" 2>>"$err" &
     zpid=$!
     wait $zpid
     rc=$?
@@ -343,9 +392,22 @@ zkload() {  # stdout-file stderr-file args...: runs zkload, returns its status
     return $rc
 }
 
-zkload_args() {  # workload
-    local a="-n $SESSIONS -d $DEPTH -k $KEYS -b $DATA -w $1"
-    [ "$1" = create ] && a="$a -m $CREATE_MODE"
+gen_bin() {  # workload -> the generator that runs it
+    case $1 in
+    *-raw) echo "$ZKRAW" ;;
+    *-st) echo "$ZKLOAD_ST" ;;
+    *) echo "$ZKLOAD" ;;
+    esac
+}
+
+gen_args() {  # workload -> the generator's arguments
+    local base=${1%-*} a
+    case $1 in
+    *-raw) a="-n $RAW_SESSIONS -d $RAW_DEPTH" ;;
+    *) a="-n $SESSIONS -d $DEPTH" ;;
+    esac
+    a="$a -k $KEYS -b $DATA -w $base"
+    [ "$base" = create ] && a="$a -m $CREATE_MODE"
     echo "$a"
 }
 
@@ -361,9 +423,9 @@ run_system() {  # system
     # both trees are the same for the idle memory sample.
     for w in create set get; do
         if [ $w = create ]; then lim="-c $PRIME_CREATES"; else lim="-t $PRIME"; fi
-        if ! zkload "$work/$sys/out" "$work/$sys/zkload-prime.err" \
-            $(zkload_args $w) -W 0 $lim -p /prime "$hosts"; then
-            fail "$sys priming run ($w): $(tail -n 1 "$work/$sys/zkload-prime.err")" "$sys"
+        if ! gen "$ZKLOAD" "$work/$sys/out" "$work/$sys/load-prime.err" \
+            $(gen_args $w) -W 0 $lim -p /prime "$hosts"; then
+            fail "$sys priming run ($w): $(tail -n 1 "$work/$sys/load-prime.err")" "$sys"
         fi
     done
     sleep 1
@@ -378,10 +440,12 @@ run_system() {  # system
              sp=$!
              wait $sp && rss_kb >"$work/$sys/rss") &
             sampler=$!
-            echo "== $sys $w run $r $(date +%T)" >>"$work/$sys/zkload-$w.err"
+            echo "== $sys $w run $r $(date +%T), load average" \
+                "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$work/$sys/load-$w.err"
             c0=$(cpu_ticks); e0=$EPOCHREALTIME
-            zkload "$work/$sys/out" "$work/$sys/zkload-$w.err" $(zkload_args "$w") \
-                -W "$WARMUP" -t "$DURATION" -S "$STALL_MS" "$hosts"
+            gen "$(gen_bin "$w")" "$work/$sys/out" "$work/$sys/load-$w.err" \
+                $(gen_args "$w") -W "$WARMUP" -t "$DURATION" -S "$STALL_MS" \
+                -P "$(IFS=,; echo "${spids[*]}")" "$hosts"
             rc=$?
             line=$(cat "$work/$sys/out")
             c1=$(cpu_ticks); e1=$EPOCHREALTIME
@@ -390,23 +454,29 @@ run_system() {  # system
             samp=$(cat "$work/$sys/rss" 2>/dev/null)
             [ "${RSS[$sys.$w]:-0}" -lt "${samp:-0}" ] && RSS[$sys.$w]=$samp
             st=$(field "$line" status)
-            printf '  %-9s %-6s run %d/%d: %s\n' "$sys" "$w" "$r" "$RUNS" \
-                "${line:-(no output, exit $rc)}"
+            printf '  %-9s %-7s run %d/%d (load %s): %s\n' "$sys" "$w" "$r" \
+                "$RUNS" "$(cut -d' ' -f1 /proc/loadavg)" "${line:-(no output, exit $rc)}"
             if [ "$st" != ok ] || [ $rc != 0 ]; then
                 BAD[$sys.$w]=1
-                fail "$sys $w run $r: zkload exit $rc, status ${st:-none}: $(tail -n 1 "$work/$sys/zkload-$w.err" 2>/dev/null)" "$sys"
+                fail "$sys $w run $r: $(basename "$(gen_bin "$w")") exit $rc, status ${st:-none}: $(tail -n 1 "$work/$sys/load-$w.err" 2>/dev/null)" "$sys"
             fi
             if [ -n "$(field "$line" ops_per_s)" ] && [ "$(field "$line" ops)" != 0 ]; then
                 R[$sys.$w.ops.$r]=$(field "$line" ops_per_s)
                 R[$sys.$w.p50.$r]=$(field "$line" p50_us)
                 R[$sys.$w.p99.$r]=$(field "$line" p99_us)
                 R[$sys.$w.ccpu.$r]=$(field "$line" cpu_cores)
-                if [ "${c0#* }" = $N ] && [ "${c1#* }" = $N ]; then
+                # The generator's own sample of the servers covers exactly
+                # the measured window; ours, the whole run (setup, warm-up
+                # and the generator's sorting too).
+                R[$sys.$w.scpu.$r]=$(field "$line" server_cpu_cores)
+                if [ -z "${R[$sys.$w.scpu.$r]}" ] && [ "${c0#* }" = $N ] &&
+                    [ "${c1#* }" = $N ]; then
                     R[$sys.$w.scpu.$r]=$(awk -v a="${c0% *}" -v b="${c1% *}" -v s="$e0" \
                         -v e="$e1" -v hz="$HZ" 'BEGIN {printf "%.2f", (b - a) / hz / (e - s)}')
-                    R[$sys.$w.cpuop.$r]=$(awk -v c="${R[$sys.$w.scpu.$r]}" \
-                        -v o="${R[$sys.$w.ops.$r]}" 'BEGIN {printf "%.1f", c * 1e6 / o}')
                 fi
+                [ -n "${R[$sys.$w.scpu.$r]}" ] &&
+                    R[$sys.$w.cpuop.$r]=$(awk -v c="${R[$sys.$w.scpu.$r]}" \
+                        -v o="${R[$sys.$w.ops.$r]}" 'BEGIN {printf "%.2f", c * 1e6 / o}')
                 gap=$(field "$line" max_gap_ms)
                 [ "${GAP[$sys.$w]:-0}" -lt "${gap:-0}" ] && GAP[$sys.$w]=$gap
             fi
@@ -418,8 +488,11 @@ run_system() {  # system
     rm -rf "$work/$sys"/s*/data
 }
 
-say "server bench: $N servers per system on 127.0.0.1, $SESSIONS sessions x $DEPTH in flight," \
-    "$DATA-byte data, ${DURATION} s + ${WARMUP} s warm-up per run, median of $RUNS runs"
+say "server bench: $N servers per system on 127.0.0.1, $DATA-byte data, $KEYS nodes," \
+    "${DURATION} s + ${WARMUP} s warm-up per run, median of $RUNS runs"
+say "load: set, get, create: zkload (Apache's C client, libzookeeper_mt), $SESSIONS sessions x" \
+    "$DEPTH in flight; *-raw: zkraw (the wire protocol, one thread), $RAW_SESSIONS sessions x" \
+    "$RAW_DEPTH in flight; *-st: zkload on libzookeeper_st, $SESSIONS x $DEPTH"
 say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared: expect noise);" \
     "dataDirs in $work ($fstype)"
 for sys in $SYSTEMS; do
@@ -449,6 +522,8 @@ fmt() {  # number scale decimals
 say ""
 say "server bench: medians of $RUNS runs; p50/p99: latency per op in ms; stall: the longest"
 say "time (ms) one session went without a completion, worst run; ! = a run had errors"
+say "(rows: set/get/create from zkload, Apache's C client, $SESSIONS x $DEPTH; *-raw from zkraw,"
+say " the wire protocol, $RAW_SESSIONS x $RAW_DEPTH; *-st from zkload on libzookeeper_st)"
 printf '%-8s | %-32s | %-32s | %s\n' "" zabd "ZooKeeper 3.8" "zabd/ZooKeeper"
 printf '%-8s | %8s %7s %7s %7s | %8s %7s %7s %7s | %6s %6s\n' \
     workload "ops/s" "p50" "p99" "stall" "ops/s" "p50" "p99" "stall" "ops/s" "p99"
@@ -469,14 +544,15 @@ for w in $WORKLOADS; do
 done
 
 say ""
-say "CPU used during the runs, in cores (of $(nproc)): the 3 servers together, zkload;"
+say "CPU used during the measured windows, in cores (of $(nproc)): the 3 servers together"
+say "(read from /proc by the generator, -P), the load generator itself (client);"
 say "us/op: server CPU time per op in microseconds (the servers' efficiency, even when"
 say "the load generator, not the servers, is the bottleneck)"
 printf '%-8s | %-23s | %-23s | %s\n' "" zabd "ZooKeeper 3.8" "zabd/ZooKeeper"
-printf '%-8s | %7s %7s %7s | %7s %7s %7s | %7s\n' "" servers zkload us/op servers zkload us/op us/op
+printf '%-8s | %7s %7s %7s | %7s %7s %7s | %7s\n' "" servers client us/op servers client us/op us/op
 for w in $WORKLOADS; do
     a=$(med zabd "$w" cpuop); b=$(med zookeeper "$w" cpuop)
-    rr=$(ratio "$a" "$b"); a=$(fmt "$a" 1 1); b=$(fmt "$b" 1 1)
+    rr=$(ratio "$a" "$b"); a=$(fmt "$a" 1 2); b=$(fmt "$b" 1 2)
     x=$(fmt "$(med zabd "$w" scpu)" 1 2); y=$(fmt "$(med zabd "$w" ccpu)" 1 2)
     u=$(fmt "$(med zookeeper "$w" scpu)" 1 2); v=$(fmt "$(med zookeeper "$w" ccpu)" 1 2)
     say "$(printf '%-8s | %7s %7s %7s | %7s %7s %7s | %7s' "$w" \
@@ -508,7 +584,7 @@ times_() { [ "$1" = n/a ] && echo n/a || echo "$1x"; }
 say ""
 say "targets (zabd/ZooKeeper):"
 for w in $WORKLOADS; do
-    case $w in get) lim=3 ;; *) lim=2 ;; esac
+    case $w in get | get-*) lim=3 ;; *) lim=2 ;; esac
     say "  $w: throughput $(times_ "${T[$w.tr]}") (>= ${lim}x: $(verdict "${T[$w.tr]}" ">=" $lim));" \
         "p99 $(times_ "${T[$w.p99r]}") (<= 1x: $(verdict "${T[$w.p99r]}" "<=" 1))"
 done

@@ -7,7 +7,27 @@
  *        -Wformat=2 -Wundef -pthread \
  *        test/bench/zkload.c -lzookeeper_mt -o build/zkload
  *
+ * or, on the single-threaded library (zookeeper_st; Debian's runtime
+ * package libzookeeper-st2 -- its -dev package conflicts with
+ * libzookeeper-mt-dev, whose headers serve both, so link by soname):
+ *
+ *     cc (the same flags) -DZKLOAD_ST test/bench/zkload.c \
+ *        -l:libzookeeper_st.so.2 -o build/zkload-st
+ *
  *     zkload [options] HOST:PORT[,HOST:PORT...]
+ *
+ * zookeeper_mt runs two threads per session (I/O and completions) and
+ * hands every request and every completion between them; zkload-st drives
+ * every session from the main thread instead: poll() over all sockets, then
+ * zookeeper_process() on each (what it costs: see the README's benchmark).
+ * Either way the library sends every request with its own send().
+ *
+ * The library's default re-resolves the connect string before every poll
+ * (getaddrinfo() per server, with a netlink query of the local addresses):
+ * on the 2-core development machine that was most of the client's CPU and
+ * held it near 30,000 requests/s whatever the server.  zkload turns it off
+ * (zoo_set_servers_resolution_delay -1: resolve only on reconnection);
+ * -R restores the library's default.
  *
  * N sessions (-n, default 8), each keeping D requests in flight (-d,
  * default 64): when a request completes, its completion issues the next.
@@ -50,15 +70,20 @@
  *
  * (all on one line; cpu_cores: the CPU zkload itself used during the
  * measurement, in cores: on a small machine the load generator competes
- * with the servers); status=ERRORS when anything failed, and then a break-
+ * with the servers; with -P PID,... also server_cpu_cores, the CPU those
+ * processes used in the same window, from /proc/PID/stat);
+ * status=ERRORS when anything failed, and then a break-
  * down of the errors by code on stderr.  Exit status: 0 ok, 1 the run had
  * errors, 2 bad usage or the load could not start.
  */
 #define _POSIX_C_SOURCE 200809L
-#define THREADED 1 /* the synchronous calls of the multithreaded library */
+#ifndef ZKLOAD_ST
+#define THREADED 1 /* the multithreaded library's declarations */
+#endif
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -76,6 +101,7 @@ enum { W_CREATE, W_SET, W_GET };
 enum { PH_SETUP, PH_WARM, PH_MEASURE, PH_STOP };
 
 #define MAX_HOSTS 64
+#define MAX_PIDS 16
 #define NERR 256 /* error codes are small negative numbers */
 #define PATH_LEN 256
 
@@ -129,8 +155,12 @@ static struct {
     const char *prefix;
     int timeout_ms;
     bool all_hosts;
+    bool resolve;
+    long pids[MAX_PIDS]; /* -P: the servers, for server_cpu_cores */
+    int npids;
     double stall_report_ms;
     /* state */
+    struct pollfd *pfd; /* zkload-st: one per session */
     char *data;
     unsigned runid;
     atomic_int phase;
@@ -159,12 +189,82 @@ static double cpu_secs(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* CPU time (user + system) the processes of -P have used, in seconds:
+ * the servers' share of the machine during exactly the measured window
+ * (the caller could only see the whole run, setup and sorting included). */
+static double server_cpu_secs(void)
+{
+    double ticks = 0;
+    for (int i = 0; i < g.npids; i++) {
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%ld/stat", g.pids[i]);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return -1;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        /* After "(comm) ": state is the 1st field, utime the 12th. */
+        char *p = strrchr(buf, ')');
+        unsigned long ut, st;
+        if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+                         "%*u %lu %lu", &ut, &st) != 2)
+            return -1;
+        ticks += (double)ut + (double)st;
+    }
+    return ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
+#ifndef ZKLOAD_ST
 static void sleep_ns(uint64_t ns)
 {
     struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+#endif
+
+#ifdef ZKLOAD_ST
+/* The single-threaded library does nothing unless driven: one poll() over
+ * every session's socket, then zookeeper_process() on each, which sends what
+ * is queued, reads what arrived and runs the completions, all on this
+ * thread. */
+static void drive(uint64_t ns)
+{
+    int timeout_ms = (int)(ns / 1000000u);
+    for (int i = 0; i < g.nsess; i++) {
+        int fd = -1, interest = 0;
+        struct timeval tv = {0, 0};
+        zookeeper_interest(g.sess[i].zh, &fd, &interest, &tv);
+        g.pfd[i].fd = fd;
+        g.pfd[i].events = (short)((interest & ZOOKEEPER_READ ? POLLIN : 0) |
+                                  (interest & ZOOKEEPER_WRITE ? POLLOUT : 0));
+        int ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
+        if (fd >= 0 && ms < timeout_ms)
+            timeout_ms = ms;
+    }
+    if (poll(g.pfd, (nfds_t)g.nsess, timeout_ms) < 0 && errno != EINTR)
+        return;
+    for (int i = 0; i < g.nsess; i++) {
+        short r = g.pfd[i].fd >= 0 ? g.pfd[i].revents : 0;
+        int ev = (r & (POLLIN | POLLERR | POLLHUP) ? ZOOKEEPER_READ : 0) |
+                 (r & POLLOUT ? ZOOKEEPER_WRITE : 0);
+        /* One call reads at most one reply: call again while it finds
+         * more (ZNOTHING: the socket is empty), so that a poll() serves a
+         * whole batch. */
+        for (int k = 0; k <= g.depth && zookeeper_process(g.sess[i].zh, ev) ==
+                                            ZOK && (ev & ZOOKEEPER_READ);
+             k++) {
+        }
+    }
+}
+#else
+/* The multithreaded library runs by itself. */
+static void drive(uint64_t ns)
+{
+    sleep_ns(ns);
+}
+#endif
 
 static uint64_t rnd(sess_t *s)
 {
@@ -272,8 +372,10 @@ static void completed(const void *data, int rc)
     pthread_mutex_unlock(&s->mu);
     if (!again)
         return;
+#ifndef ZKLOAD_ST
     if (rc == ZCONNECTIONLOSS || rc == ZOPERATIONTIMEOUT)
         sleep_ns(10 * 1000000u); /* do not spin while reconnecting */
+#endif
     int irc = issue(sl);
     if (irc != ZOK) {
         pthread_mutex_lock(&s->mu);
@@ -330,6 +432,7 @@ static void watcher(zhandle_t *zh, int type, int state, const char *path,
     pthread_mutex_unlock(&s->mu);
 }
 
+#ifndef ZKLOAD_ST
 static void deadline_ts(struct timespec *ts, uint64_t ms)
 {
     clock_gettime(CLOCK_REALTIME, ts);
@@ -337,10 +440,23 @@ static void deadline_ts(struct timespec *ts, uint64_t ms)
     ts->tv_sec += (time_t)(ms / 1000 + ns / 1000000000u);
     ts->tv_nsec = (long)(ns % 1000000000u);
 }
+#endif
 
 /* Waits (at most ms) until pred(s) holds; returns whether it does. */
 static bool wait_for(sess_t *s, bool (*pred)(const sess_t *), uint64_t ms)
 {
+#ifdef ZKLOAD_ST
+    uint64_t end = now_ns() + ms * 1000000u;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool ok = pred(s);
+        pthread_mutex_unlock(&s->mu);
+        uint64_t t = now_ns();
+        if (ok || t >= end)
+            return ok;
+        drive(end - t < 10000000u ? end - t : 10000000u);
+    }
+#else
     struct timespec ts;
     deadline_ts(&ts, ms);
     pthread_mutex_lock(&s->mu);
@@ -351,6 +467,7 @@ static bool wait_for(sess_t *s, bool (*pred)(const sess_t *), uint64_t ms)
     bool ok = pred(s);
     pthread_mutex_unlock(&s->mu);
     return ok;
+#endif
 }
 
 static bool is_connected(const sess_t *s)
@@ -387,17 +504,35 @@ static void on_setup_sync(int rc, const char *value, const void *data)
     on_setup_create(rc == ZNODEEXISTS ? ZSYSTEMERROR : rc, value, data);
 }
 
+/* Creates PREFIX (asynchronously: the single-threaded library has no
+ * synchronous calls). */
+static int create_prefix(void)
+{
+    sess_t *s = &g.sess[0];
+    pthread_mutex_lock(&s->mu);
+    s->setup_pending++;
+    pthread_mutex_unlock(&s->mu);
+    int rc = zoo_acreate(s->zh, g.prefix, "", 0, &ZOO_OPEN_ACL_UNSAFE,
+                         ZOO_PERSISTENT, on_setup_create, s);
+    if (rc != ZOK)
+        on_setup_create(rc, NULL, s);
+    if (!wait_for(s, setup_done, 30000 + (uint64_t)g.timeout_ms))
+        s->setup_rc = ZOPERATIONTIMEOUT;
+    if (s->setup_rc != ZOK) {
+        fprintf(stderr, "zkload: create %s: %s\n", g.prefix,
+                zerror(s->setup_rc));
+        return -1;
+    }
+    return 0;
+}
+
 /* Creates PREFIX and the keys, then syncs every session. */
 static int setup(void)
 {
     const int n = g.nsess;
-    int rc = zoo_create(g.sess[0].zh, g.prefix, "", 0, &ZOO_OPEN_ACL_UNSAFE,
-                        ZOO_PERSISTENT, NULL, 0);
-    if (rc != ZOK && rc != ZNODEEXISTS) {
-        fprintf(stderr, "zkload: create %s: %s\n", g.prefix, zerror(rc));
-        count_error(&g.sess[0], rc);
+    int rc;
+    if (create_prefix() != 0)
         return -1;
-    }
     if (g.workload != W_CREATE) {
         for (int k = 0; k < g.nkeys; k++) {
             sess_t *s = &g.sess[k % n];
@@ -505,6 +640,10 @@ static void usage(FILE *f)
             "  -p PATH            parent znode (/zkload)\n"
             "  -T MS              session timeout (10000)\n"
             "  -S MS              report stalls of MS ms or more on stderr\n"
+            "  -R                 let the library resolve the server names\n"
+            "                     again before every poll (its default)\n"
+            "  -P PID,...         also report the CPU these processes (the\n"
+            "                     servers) used during the measurement\n"
             "  -v                 the client library logs at INFO (WARN)\n");
 }
 
@@ -530,6 +669,20 @@ static int parse_secs(const char *s, double *out)
     return 0;
 }
 
+/* PID[,PID...] */
+static int parse_pids(const char *arg)
+{
+    char *end;
+    for (const char *p = arg; *p; p = *end ? end + 1 : end) {
+        long v = strtol(p, &end, 10);
+        if (end == p || v <= 0 || (*end && *end != ',') ||
+            g.npids == MAX_PIDS)
+            return -1;
+        g.pids[g.npids++] = v;
+    }
+    return g.npids > 0 ? 0 : -1;
+}
+
 static int parse_options(int argc, char **argv)
 {
     int c;
@@ -546,7 +699,7 @@ static int parse_options(int argc, char **argv)
     g.timeout_ms = 10000;
     int loglevel = ZOO_LOG_LEVEL_WARN;
 
-    while ((c = getopt(argc, argv, "w:m:n:rd:t:c:W:k:b:p:T:S:vh")) != -1) {
+    while ((c = getopt(argc, argv, "w:m:n:rd:t:c:W:k:b:p:T:S:RP:vh")) != -1) {
         switch (c) {
         case 'w':
             if (!strcmp(optarg, "create"))
@@ -617,6 +770,13 @@ static int parse_options(int argc, char **argv)
             if (parse_secs(optarg, &g.stall_report_ms))
                 return -1;
             break;
+        case 'R':
+            g.resolve = true;
+            break;
+        case 'P':
+            if (parse_pids(optarg))
+                return -1;
+            break;
         case 'v':
             loglevel = ZOO_LOG_LEVEL_INFO;
             break;
@@ -653,8 +813,9 @@ int main(int argc, char **argv)
 
     g.data = malloc((size_t)g.datalen + 1);
     g.sess = calloc((size_t)g.nsess, sizeof *g.sess);
+    g.pfd = calloc((size_t)g.nsess, sizeof *g.pfd);
     char *hostbuf = strdup(g.hosts);
-    if (!g.data || !g.sess || !hostbuf) {
+    if (!g.data || !g.sess || !g.pfd || !hostbuf) {
         fprintf(stderr, "zkload: out of memory\n");
         return 2;
     }
@@ -709,6 +870,14 @@ int main(int argc, char **argv)
                     strerror(errno));
             return 2;
         }
+        /* By default the library resolves the connect string again (a
+         * getaddrinfo() per server, with a netlink query of the local
+         * addresses) every time it prepares to poll, that is for every
+         * batch of replies: measured here, that was most of its CPU and
+         * capped it near 30,000 requests/s on two cores.  -1: resolve
+         * only when reconnecting; the servers' addresses never change. */
+        if (!g.resolve)
+            zoo_set_servers_resolution_delay(s->zh, -1);
     }
     int status = 0;
     for (int i = 0; i < g.nsess; i++) {
@@ -756,12 +925,14 @@ int main(int argc, char **argv)
     uint64_t max_gap = 0;
     bool monitoring = false;
     double cpu1 = g.warm > 0 ? 0 : cpu_secs(), cpu2;
+    double scpu1 = g.warm > 0 ? 0 : server_cpu_secs(), scpu2;
     uint64_t t1 = t_start, t2 = t_start;
     for (;;) {
         uint64_t t = now_ns();
         int ph = atomic_load(&g.phase);
         if (ph == PH_WARM && t >= t_measure) {
             cpu1 = cpu_secs();
+            scpu1 = server_cpu_secs();
             atomic_store(&g.phase, PH_MEASURE);
             t1 = t;
             continue;
@@ -785,13 +956,14 @@ int main(int argc, char **argv)
             if (g.count && t - t1 > 3600 * 1000000000ull)
                 break; /* a count that never completes */
         }
-        sleep_ns(tick);
+        drive(tick);
     }
     /* t1 was read before the phase became MEASURE and t2 is read after it
      * became STOP: every recorded op completed within [t1, t2]. */
     atomic_store(&g.phase, PH_STOP);
     t2 = now_ns();
     cpu2 = cpu_secs();
+    scpu2 = server_cpu_secs();
     for (int i = 0; i < g.nsess && monitoring; i++)
         monitor(&g.sess[i], t2, true); /* report a stall still going on */
 
@@ -843,10 +1015,15 @@ int main(int argc, char **argv)
     qsort(all, total, sizeof *all, cmp_u64);
 
     double secs = (double)(t2 - t1) / 1e9;
+    char scpu[64] = "";
+    if (g.npids > 0 && scpu1 >= 0 && scpu2 >= scpu1 && secs > 0)
+        snprintf(scpu, sizeof scpu, " server_cpu_cores=%.2f",
+                 (scpu2 - scpu1) / secs);
     bool bad = nerr || stuck || disconnects || expired || total == 0;
     printf("workload=%s%s sessions=%d depth=%d secs=%.3f ops=%zu "
            "ops_per_s=%.0f avg_us=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f "
-           "p999_us=%.0f max_us=%.0f max_gap_ms=%.0f cpu_cores=%.2f errors=%" PRIu64
+           "p999_us=%.0f max_us=%.0f max_gap_ms=%.0f cpu_cores=%.2f%s "
+           "errors=%" PRIu64
            " stuck=%" PRIu64 " disconnects=%u expired=%u status=%s\n",
            wname[g.workload],
            g.workload == W_CREATE ? (g.sequential ? "-seq" : "-unique") : "",
@@ -854,7 +1031,8 @@ int main(int argc, char **argv)
            total ? sum / (double)total / 1000.0 : 0, pct(all, total, 0.50),
            pct(all, total, 0.90), pct(all, total, 0.99),
            pct(all, total, 0.999), total ? (double)all[total - 1] / 1000.0 : 0,
-           (double)max_gap / 1e6, secs > 0 ? (cpu2 - cpu1) / secs : 0, nerr, stuck, disconnects, expired,
+           (double)max_gap / 1e6, secs > 0 ? (cpu2 - cpu1) / secs : 0, scpu,
+           nerr, stuck, disconnects, expired,
            bad ? "ERRORS" : "ok");
     fflush(stdout);
     if (bad) {
@@ -884,6 +1062,7 @@ int main(int argc, char **argv)
     }
     free(all);
     free(g.sess);
+    free(g.pfd);
     free(g.data);
     free(hostbuf);
     free(rot);
