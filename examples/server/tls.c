@@ -269,6 +269,27 @@ static PKCS12 *read_pkcs12(const char *text, size_t len)
     return p12;
 }
 
+/* A PKCS12 file whose MAC the password opens (an empty password may
+ * also mean none); NULL with a message naming the keys otherwise. */
+static PKCS12 *open_pkcs12(const char *text, size_t len, const char *pw,
+                           const char *loc_key, const char *pw_key,
+                           const char *path, char *err, size_t errlen)
+{
+    PKCS12 *p12 = read_pkcs12(text, len);
+    if (!p12) {
+        fail(err, errlen, "%s: %s is not a PKCS12 file: %s", loc_key, path,
+             ssl_reason("bad format"));
+        return NULL;
+    }
+    if (!PKCS12_verify_mac(p12, pw, -1) &&
+        !(pw[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0))) {
+        PKCS12_free(p12);
+        fail(err, errlen, "%s: wrong %s for %s", loc_key, pw_key, path);
+        return NULL;
+    }
+    return p12;
+}
+
 /* A PKCS12 key store: the key, its certificate, and the other
  * certificates as the rest of the chain. */
 static int read_p12_keystore(const char *text, size_t len, const char *pw,
@@ -278,16 +299,10 @@ static int read_p12_keystore(const char *text, size_t len, const char *pw,
 {
     X509 *leaf = NULL;
     STACK_OF(X509) *rest = NULL;
-    PKCS12 *p12 = read_pkcs12(text, len);
+    PKCS12 *p12 = open_pkcs12(text, len, pw, loc_key, pw_key, path, err,
+                              errlen);
     if (!p12)
-        return fail(err, errlen, "%s: %s is not a PKCS12 file: %s", loc_key,
-                    path, ssl_reason("bad format"));
-    if (!PKCS12_verify_mac(p12, pw, -1) &&
-        !(pw[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0))) {
-        PKCS12_free(p12);
-        return fail(err, errlen, "%s: wrong %s for %s", loc_key, pw_key,
-                    path);
-    }
+        return -1;
     int ok = PKCS12_parse(p12, pw, key, &leaf, &rest);
     PKCS12_free(p12);
     if (!ok)
@@ -379,16 +394,10 @@ static int read_p12_truststore(const char *text, size_t len, const char *pw,
 {
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    PKCS12 *p12 = read_pkcs12(text, len);
+    PKCS12 *p12 = open_pkcs12(text, len, pw, loc_key, pw_key, path, err,
+                              errlen);
     if (!p12)
-        return fail(err, errlen, "%s: %s is not a PKCS12 file: %s", loc_key,
-                    path, ssl_reason("bad format"));
-    if (!PKCS12_verify_mac(p12, pw, -1) &&
-        !(pw[0] == '\0' && PKCS12_verify_mac(p12, NULL, 0))) {
-        PKCS12_free(p12);
-        return fail(err, errlen, "%s: wrong %s for %s", loc_key, pw_key,
-                    path);
-    }
+        return -1;
     int ok = PKCS12_parse(p12, pw, &key, &cert, certs);
     PKCS12_free(p12);
     EVP_PKEY_free(key);

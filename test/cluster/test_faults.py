@@ -101,7 +101,22 @@ class Writer(threading.Thread):
         return c
 
 
-class Faults(unittest.TestCase):
+class ClusterCase(unittest.TestCase):
+    """A test with a cluster in self.cl and clients made by self.c(), all
+    stopped at the end."""
+
+    def tearDown(self):
+        close(*self.clients)
+        self.cl.stop()
+        self.cl.kill_all()
+
+    def c(self, hosts, **kw):
+        z = client(hosts, **kw)
+        self.clients.append(z)
+        return z
+
+
+class Faults(ClusterCase):
 
     def setUp(self):
         # snapCount: both implementations snapshot during these tests, so
@@ -116,15 +131,6 @@ class Faults(unittest.TestCase):
         self.cl.start(timeout=90)
         self.clients = []
 
-    def tearDown(self):
-        close(*self.clients)
-        self.cl.stop()
-        self.cl.kill_all()
-
-    def c(self, hosts, **kw):
-        z = client(hosts, **kw)
-        self.clients.append(z)
-        return z
 
     def member_dumps(self, members, root):
         out = {}
@@ -383,7 +389,7 @@ class Faults(unittest.TestCase):
                     self.assertIn(res, ref, "acknowledged create %s lost" % res)
 
 
-class ReadOnly(unittest.TestCase):
+class ReadOnly(ClusterCase):
     """readonlymode.enabled.  ZooKeeper (3.7 on, ZOOKEEPER-3863) gives
     read-only sessions only as local sessions and refuses to reattach a
     global session in read-only mode, so the reference runs with
@@ -399,15 +405,6 @@ class ReadOnly(unittest.TestCase):
         self.cl.start(timeout=90)
         self.clients = []
 
-    def tearDown(self):
-        close(*self.clients)
-        self.cl.stop()
-        self.cl.kill_all()
-
-    def c(self, hosts, **kw):
-        z = client(hosts, **kw)
-        self.clients.append(z)
-        return z
 
     def wait_state(self, z, state, timeout=30):
         wait_for(lambda: z.client_state == state, timeout,
@@ -492,7 +489,7 @@ SUPER_DIGEST = "super:D/InIHSb7yEEbrWz8b9l71RjZJU="   # super:test
 
 @unittest.skipIf(IMPL == "zookeeper", "zabd's observer reconfiguration; "
                  "ZooKeeper's needs dynamic configuration files")
-class Reconfig(unittest.TestCase):
+class Reconfig(ClusterCase):
 
     def setUp(self):
         self.cl = new_cluster(4, "reconfig", observers=1,
@@ -509,15 +506,6 @@ class Reconfig(unittest.TestCase):
                 f.writelines(lines)
         self.clients = []
 
-    def tearDown(self):
-        close(*self.clients)
-        self.cl.stop()
-        self.cl.kill_all()
-
-    def c(self, hosts, **kw):
-        z = client(hosts, **kw)
-        self.clients.append(z)
-        return z
 
     def config(self, z):
         z.sync("/zookeeper/config")
