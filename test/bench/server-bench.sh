@@ -575,6 +575,23 @@ for w in idle $WORKLOADS; do
     say "$row$(printf ' %6s' "${T[$w.mr]}")"
 done
 
+# The create run leaves trees of different sizes (the faster system made
+# more znodes): what one more znode costs is the fair comparison there.
+per_znode() {  # sys -> bytes of RSS per znode the create run added
+    local r0=${RSS[$1.idle]:-} r1=${RSS[$1.create]:-} n0=${NODES[$1.idle]:-} n1=${NODES[$1.create]:-}
+    [ -n "$r0" ] && [ -n "$r1" ] && [ -n "$n0" ] && [ -n "$n1" ] || { echo n/a; return; }
+    awk -v a="$r0" -v b="$r1" -v m="$n0" -v n="$n1" \
+        'BEGIN {if (n - m <= 0) print "n/a"; else printf "%.0f", (b - a) * 1024 / (n - m) / 3}'
+}
+if [[ " $WORKLOADS " == *" create "* ]]; then
+    pz=$(per_znode zabd); pk=$(per_znode zookeeper)
+    T[znode.mr]=n/a
+    [ "$pz" != n/a ] && [ "$pk" != n/a ] && T[znode.mr]=$(ratio "$pz" "$pk")
+    say ""
+    say "memory per znode the create run added (100-byte data), per server:" \
+        "zabd ${pz} B, ZooKeeper ${pk} B: ${T[znode.mr]}"
+fi
+
 # The targets the project is held to, checked against what was measured.
 verdict() {  # value op limit
     awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {if (v == "n/a") {print "n/a"; exit}
@@ -591,6 +608,11 @@ done
 for w in idle $WORKLOADS; do
     say "  memory, $w: $(times_ "${T[$w.mr]}") (<= 0.1x: $(verdict "${T[$w.mr]}" "<=" 0.1))"
 done
+if [ -n "${T[znode.mr]:-}" ]; then
+    say "  memory per znode: $(times_ "${T[znode.mr]}") (<= 0.1x:" \
+        "$(verdict "${T[znode.mr]}" "<=" 0.1); the 100 bytes of data alone are a" \
+        "floor no server goes below)"
+fi
 say "(one shared machine of $(nproc) cores runs the 3 servers and the load generator,"
 say " and other people's jobs -- load average now $(cut -d' ' -f1-3 /proc/loadavg):"
 say " noisy; compare several runs before believing a ratio)"
