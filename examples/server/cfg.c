@@ -1124,6 +1124,7 @@ static const struct {
     {"quorum.auth.learnerRequireSasl", "SASL authentication between servers"},
     {"enforce.auth.enabled", "refusing unauthenticated clients"},
     {"sessionRequireClientSASLAuth", "refusing clients without SASL"},
+    {"enforceQuota", "refusing writes over a quota's hard limits"},
 };
 
 static void note_ignored(parser_t *p, const char *key, const char *value)

@@ -77,6 +77,8 @@ struct tree {
     size_t nown, cown;
     pend_t *pend;       /* FIFO */
     size_t npend, cpend;
+    char **quota;       /* paths with a zookeeper_limits node (pTrie) */
+    size_t nquota;
     int64_t last_zxid;
 };
 
@@ -603,6 +605,10 @@ void tree_free(tree_t *t)
     free(t->own);
     tree_pending_clear(t);
     free(t->pend);
+    for (size_t i = 0; i < t->nquota; i++) {
+        free(t->quota[i]);
+    }
+    free(t->quota);
     free(t);
 }
 
@@ -2038,6 +2044,230 @@ int tree_prepare_close_session(tree_t *t, int64_t session, int64_t tag,
     return rc;
 }
 
+/* ---- quotas (DataTree's pTrie, updateQuotaStat, updateQuotaForPath) ------- */
+
+/* ZooKeeper keeps, for a path P with a quota, the limits in
+ * /zookeeper/quota/P/zookeeper_limits (written by clients: zkCli's
+ * setquota) and the usage in /zookeeper/quota/P/zookeeper_stats, which
+ * the tree itself maintains as every replica applies a change under P:
+ * "count=N,bytes=B[,key=value...]", without touching that node's Stat.
+ * The limits are not enforced (ZooKeeper's default: enforceQuota=false). */
+#define QUOTA_ROOT "/zookeeper/quota"
+#define QUOTA_LIMITS "zookeeper_limits"
+#define QUOTA_STATS "zookeeper_stats"
+
+/* If path is QUOTA_ROOT + P + "/" + name, P (as an offset and length into
+ * path). */
+static bool quota_node(const char *path, size_t n, const char *name,
+                       size_t *off, size_t *len)
+{
+    size_t r = strlen(QUOTA_ROOT), k = strlen(name);
+    if (n < r + 2 + k || memcmp(path, QUOTA_ROOT "/", r + 1) != 0 ||
+        path[n - k - 1] != '/' || memcmp(path + n - k, name, k) != 0) {
+        return false;
+    }
+    *off = r;
+    *len = n - k - 1 - r;
+    return *len > 1;
+}
+
+static int quota_add(tree_t *t, const char *p, size_t n)
+{
+    for (size_t i = 0; i < t->nquota; i++) {
+        if (strlen(t->quota[i]) == n && memcmp(t->quota[i], p, n) == 0) {
+            return 0;
+        }
+    }
+    char **v = realloc(t->quota, (t->nquota + 1) * sizeof *v);
+    if (v == NULL) {
+        return -1;
+    }
+    t->quota = v;
+    if ((v[t->nquota] = memdup0(p, n)) == NULL) {
+        return -1;
+    }
+    t->nquota++;
+    return 0;
+}
+
+static void quota_remove(tree_t *t, const char *p, size_t n)
+{
+    for (size_t i = 0; i < t->nquota; i++) {
+        if (strlen(t->quota[i]) == n && memcmp(t->quota[i], p, n) == 0) {
+            free(t->quota[i]);
+            t->quota[i] = t->quota[--t->nquota];
+            return;
+        }
+    }
+}
+
+/* getMaxPrefixWithQuota: the longest path with a quota that is path or
+ * an ancestor of it (a quota on "/" counts for nothing, as in ZooKeeper). */
+static const char *quota_prefix(const tree_t *t, const char *path, size_t n)
+{
+    const char *best = NULL;
+    size_t bl = 0;
+    for (size_t i = 0; i < t->nquota; i++) {
+        const char *q = t->quota[i];
+        size_t ql = strlen(q);
+        if (ql > 1 && ql <= n && ql > bl && memcmp(path, q, ql) == 0 &&
+            (ql == n || path[ql] == '/')) {
+            best = q;
+            bl = ql;
+        }
+    }
+    return best;
+}
+
+/* Sets the data of a stats node to count and bytes, then the other
+ * ",key=value" pairs of `rest` (from its old data), as StatsTrack writes. */
+static int quota_write(tree_node_t *st, int64_t count, int64_t bytes,
+                       const char *rest, size_t rlen)
+{
+    char head[64];
+    int h = snprintf(head, sizeof head, "count=%" PRId64 ",bytes=%" PRId64,
+                     count, bytes);
+    uint8_t *d = malloc((size_t)h + rlen);
+    if (d == NULL) {
+        return -1;
+    }
+    memcpy(d, head, (size_t)h);
+    if (rlen > 0) {
+        memcpy(d + h, rest, rlen);
+    }
+    free(st->data);
+    st->data = d;
+    st->dlen = (uint32_t)((size_t)h + rlen);
+    st->dnull = false;
+    return 0;
+}
+
+static tree_node_t *quota_stats_node(const tree_t *t, const char *q)
+{
+    char path[4200];
+    int n = snprintf(path, sizeof path, QUOTA_ROOT "%s/" QUOTA_STATS, q);
+    return n > 0 && (size_t)n < sizeof path ? map_get(t, path, (size_t)n)
+                                           : NULL;
+}
+
+/* updateQuotaStat: usage under q changes by bytes and count. */
+static int quota_adjust(tree_t *t, const char *q, int64_t dbytes,
+                        int64_t dcount)
+{
+    tree_node_t *st = quota_stats_node(t, q);
+    if (st == NULL) {
+        return 0; /* ZooKeeper logs it; nothing to update */
+    }
+    int64_t count = 0, bytes = 0;
+    char *rest = malloc((size_t)st->dlen + 1);
+    size_t rlen = 0;
+    if (rest == NULL) {
+        return -1;
+    }
+    /* key=value pairs separated by commas; count and bytes are read, the
+     * others kept in order.  A malformed pair is dropped. */
+    const char *d = (const char *)st->data, *end = d + st->dlen;
+    while (d != NULL && d < end) {
+        const char *comma = memchr(d, ',', (size_t)(end - d));
+        const char *e = comma != NULL ? comma : end;
+        const char *eq = memchr(d, '=', (size_t)(e - d));
+        if (eq != NULL) {
+            char num[32];
+            size_t kl = (size_t)(eq - d), vl = (size_t)(e - eq - 1);
+            int64_t v = 0;
+            if (vl < sizeof num) {
+                memcpy(num, eq + 1, vl);
+                num[vl] = '\0';
+                v = strtoll(num, NULL, 10);
+            }
+            if (kl == 5 && memcmp(d, "count", 5) == 0) {
+                count = v;
+            } else if (kl == 5 && memcmp(d, "bytes", 5) == 0) {
+                bytes = v;
+            } else {
+                rest[rlen++] = ',';
+                memcpy(rest + rlen, d, (size_t)(e - d));
+                rlen += (size_t)(e - d);
+            }
+        }
+        d = comma != NULL ? comma + 1 : NULL;
+    }
+    int rc = quota_write(st, count + dcount, bytes + dbytes, rest, rlen);
+    free(rest);
+    return rc;
+}
+
+static void quota_count(const tree_node_t *x, int64_t *count, int64_t *bytes)
+{
+    *count += 1;
+    *bytes += x->dlen;
+    for (uint32_t i = 0; i < x->nkids; i++) {
+        quota_count(x->kids[i], count, bytes);
+    }
+}
+
+/* updateQuotaForPath: the stats node says what is under q now. */
+static int quota_recount(tree_t *t, const char *q, size_t ql)
+{
+    char *qs = memdup0(q, ql);
+    if (qs == NULL) {
+        return -1;
+    }
+    tree_node_t *st = quota_stats_node(t, qs);
+    tree_node_t *x = map_get(t, q, ql);
+    int64_t count = 0, bytes = 0;
+    free(qs);
+    if (st == NULL) {
+        return 0;
+    }
+    if (x != NULL) {
+        quota_count(x, &count, &bytes);
+    }
+    return quota_write(st, count, bytes, NULL, 0);
+}
+
+/* After node c was created (DataTree.createNode's quota part). */
+static int quota_created(tree_t *t, const tree_node_t *c)
+{
+    size_t off, len;
+    if (quota_node(c->path, c->plen, QUOTA_LIMITS, &off, &len) &&
+        quota_add(t, c->path + off, len) != 0) {
+        return -1;
+    }
+    if (quota_node(c->path, c->plen, QUOTA_STATS, &off, &len) &&
+        quota_recount(t, c->path + off, len) != 0) {
+        return -1;
+    }
+    const char *q = quota_prefix(t, c->path, c->plen);
+    return q != NULL ? quota_adjust(t, q, c->dlen, 1) : 0;
+}
+
+/* Before node c goes (DataTree.deleteNode's quota part). */
+static int quota_deleted(tree_t *t, const tree_node_t *c)
+{
+    size_t off, len;
+    if (quota_node(c->path, c->plen, QUOTA_LIMITS, &off, &len)) {
+        quota_remove(t, c->path + off, len);
+    }
+    const char *q = quota_prefix(t, c->path, c->plen);
+    return q != NULL ? quota_adjust(t, q, -(int64_t)c->dlen, -1) : 0;
+}
+
+/* After loading a tree: every zookeeper_limits node names a quota. */
+static int quota_rebuild(tree_t *t)
+{
+    for (size_t i = 0; i < t->cap; i++) {
+        const tree_node_t *x = t->slot[i];
+        size_t off, len;
+        if (x != NULL && quota_node(x->path, x->plen, QUOTA_LIMITS, &off,
+                                    &len) &&
+            quota_add(t, x->path + off, len) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- apply (DataTree.processTxn) ----------------------------------------- */
 
 void tree_result_free(tree_result_t *r)
@@ -2141,6 +2371,9 @@ static int apply_create(tree_t *t, const tree_txn_t *x, int64_t zxid,
         node_free(t, c);
         return TREE_ZSYSTEMERROR;
     }
+    if (quota_created(t, c) != 0) {
+        return TREE_ZSYSTEMERROR;
+    }
     int32_t pcv = x->parent_cversion;
     if (pcv == -1) {
         pcv = inc32(p->cversion);
@@ -2180,6 +2413,9 @@ static int delete_node(tree_t *t, const char *path, int64_t zxid,
     }
     if (c == NULL) {
         return TREE_ZNONODE;
+    }
+    if (quota_deleted(t, c) != 0) {
+        return TREE_ZSYSTEMERROR;
     }
     node_unlink(t, c);
     node_free(t, c);
@@ -2309,6 +2545,15 @@ static int apply_one(tree_t *t, const tree_txn_t *x, int64_t zxid,
             }
             if (x->data_len > 0) {
                 memcpy(d, x->data, x->data_len);
+            }
+            const char *q = quota_prefix(t, n->path, n->plen);
+            if (q != NULL && quota_adjust(t, q,
+                                          (int64_t)x->data_len -
+                                              (int64_t)n->dlen,
+                                          0) != 0) {
+                free(d);
+                rc = TREE_ZSYSTEMERROR;
+                break;
             }
             free(n->data);
             n->data = d;
@@ -2566,6 +2811,9 @@ int tree_load(const uint8_t *buf, size_t len, const tree_config_t *cfg,
     }
     if (!r.bad && r.off != r.len) {
         r.bad = true;
+    }
+    if (!r.bad && quota_rebuild(t) != 0) {
+        r.bad = r.nomem = true;
     }
     if (r.bad) {
         tree_free(t);

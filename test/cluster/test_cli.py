@@ -223,6 +223,45 @@ class CLIs(unittest.TestCase):
         self.zk.sync("/")
         self.assertIsNone(self.zk.exists(p))
 
+    def test_zkcli_quota(self):
+        """setquota/listquota/delquota: the limits are the client's, the
+        stats the servers keep up to date as the subtree changes."""
+        p = "/quota-%d" % os.getpid()
+        self.zk.create(p, b"12345")
+        self.zk.create(p + "/a", b"1234567890")
+        script = "\n".join([
+            "setquota -n 10 %s" % p,
+            "create %s/b xyz" % p,
+            "set %s/a 1" % p,
+            "create %s/b/c" % p,
+            "listquota %s" % p,
+            "quit", ""])
+        r = self.zkcli(0, stdin=script)
+        out = r.stdout
+        self.assertIn("Output quota for %s count=10,bytes=-1" % p, out)
+        # p, a, b, b/c: 4 nodes; 5 + 1 + 3 + 0 bytes
+        self.assertIn("Output stat for %s count=4,bytes=9" % p, out)
+        for member in (1, 2):
+            z = client(self.cl.connect_string([member]))
+            try:
+                z.sync(p)
+                stats = z.get("/zookeeper/quota%s/zookeeper_stats" % p)[0]
+                self.assertEqual(stats, b"count=4,bytes=9")
+                z.delete(p + "/b/c")
+                z.sync(p)
+                stats = z.get("/zookeeper/quota%s/zookeeper_stats" % p)[0]
+                self.assertEqual(stats, b"count=3,bytes=9")
+                z.create(p + "/b/c", b"")
+            finally:
+                close(z)
+        r = self.zkcli(1, ["delquota", p])
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.zk.sync("/")
+        self.assertIsNone(self.zk.exists("/zookeeper/quota%s/zookeeper_limits" % p))
+        self.zk.create(p + "/after", b"")       # no quota: nothing to update
+        r = self.zkcli(2, ["deleteall", p])
+        self.assertEqual(r.returncode, 0, r.stdout)
+
 
 if __name__ == "__main__":
     main()

@@ -961,6 +961,77 @@ static void build_sample(void)
     ck_assert_int_eq(run(&c), 0);
 }
 
+/* run() on another tree. */
+static int run_in(tree_t *tt, const tree_op_t *op)
+{
+    tree_t *saved = t;
+    t = tt;
+    int rc = run(op);
+    t = saved;
+    return rc;
+}
+
+static void expect_data(tree_t *tt, const char *path, const char *want)
+{
+    const uint8_t *d = NULL;
+    size_t n = 0;
+    ck_assert_int_eq(tree_get_data(tt, path, NULL, &d, &n, NULL), 0);
+    ck_assert_uint_eq(n, strlen(want));
+    ck_assert_mem_eq(d, want, n);
+}
+
+/* The stats of a quota follow every change under its path, as
+ * DataTree's updateQuotaStat; extra keys stay; a snapshot keeps them and
+ * the loaded tree goes on counting. */
+START_TEST(test_quota)
+{
+    const char *stats = "/zookeeper/quota/app/zookeeper_stats";
+    ck_assert_int_eq(create_as("/app", TREE_PERSISTENT, 0, "12345", NULL), 0);
+    ck_assert_int_eq(create_as("/app/a", TREE_PERSISTENT, 0, "1234567890",
+                               NULL), 0);
+    ck_assert_int_eq(create("/application"), 0); /* not under /app */
+    ck_assert_int_eq(create("/zookeeper/quota/app"), 0);
+    ck_assert_int_eq(create_as("/zookeeper/quota/app/zookeeper_limits",
+                               TREE_PERSISTENT, 0, "count=10,bytes=-1",
+                               NULL), 0);
+    ck_assert_int_eq(create_as(stats, TREE_PERSISTENT, 0,
+                               "count=0,bytes=0", NULL), 0);
+    expect_data(t, stats, "count=2,bytes=15"); /* recounted */
+    ck_assert_int_eq(create_as("/app/b", TREE_PERSISTENT, 0, "xyz", NULL),
+                     0);
+    ck_assert_int_eq(set_data("/app/a", "1", -1), 0);
+    ck_assert_int_eq(create("/app/b/c"), 0);
+    ck_assert_int_eq(create_as("/application/x", TREE_PERSISTENT, 0, "zz",
+                               NULL), 0);
+    expect_data(t, stats, "count=4,bytes=9");
+    ck_assert_int_eq(del("/app/b/c", -1), 0);
+    expect_data(t, stats, "count=3,bytes=9");
+    /* Other keys (hard limits) are kept after count and bytes. */
+    ck_assert_int_eq(set_data(stats, "bytes=9,count=3,countHardLimit=7", -1),
+                     0);
+    ck_assert_int_eq(create("/app/d"), 0);
+    expect_data(t, stats, "count=4,bytes=9,countHardLimit=7");
+
+    uint8_t *a;
+    size_t al;
+    tree_t *u;
+    ck_assert_int_eq(tree_snapshot(t, &a, &al), 0);
+    ck_assert_int_eq(tree_load(a, al, NULL, &u), 0);
+    free(a);
+    expect_data(u, stats, "count=4,bytes=9,countHardLimit=7");
+    tree_op_t op = {.type = TREE_OP_CREATE, .path = "/app/e",
+                    .acl = &open_acl};
+    ck_assert_int_eq(run_in(u, &op), 0);
+    expect_data(u, stats, "count=5,bytes=9,countHardLimit=7");
+    tree_free(u);
+
+    /* No limits node, no quota: the stats stay as they were. */
+    ck_assert_int_eq(del("/zookeeper/quota/app/zookeeper_limits", -1), 0);
+    ck_assert_int_eq(create("/app/f"), 0);
+    expect_data(t, stats, "count=4,bytes=9,countHardLimit=7");
+}
+END_TEST
+
 START_TEST(test_snapshot)
 {
     build_sample();
@@ -1192,6 +1263,7 @@ static Suite *tree_suite(void)
     tc = tcase_create("snapshot");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_quota);
     tcase_add_test(tc, test_snapshot);
     tcase_add_test(tc, test_replicas_agree);
     tcase_add_test(tc, test_codec);
