@@ -22,7 +22,9 @@
   g. (zabd only) dynamic reconfiguration of observers: a fourth server,
      unknown to the ensemble, cannot join; `reconfig` adds it, it catches
      up and serves, the membership survives the restart of the leader and
-     of the observer, and `reconfig` removes it again.
+     of the observer, and `reconfig` removes it again;
+  h. (zabd only) the same through zkCli (addauth super, reconfig -add,
+     config, reconfig -remove).
 
     /usr/bin/python3 test/cluster/test_faults.py [-v] [Faults.test_...]
 """
@@ -31,6 +33,7 @@ import glob
 import os
 import random
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -576,6 +579,40 @@ class Reconfig(ClusterCase):
             z.sync("/rc")
             self.assertEqual(z.get("/rc/after")[0], b"y")
             close(z)
+
+
+    def test_h_zkcli_reconfig(self):
+        """The operator's tool: zkCli's config and reconfig -add/-remove."""
+        zkcli = "/usr/share/zookeeper/bin/zkCli.sh"
+        if not os.access(zkcli, os.X_OK):
+            self.skipTest("zkCli.sh missing")
+        cl = self.cl
+        for i in range(3):
+            cl.start_one(i)
+        cl.wait_ready(members=[0, 1, 2], timeout=90)
+        cl.start_one(3)
+        joining = "server.4=127.0.0.1:%d:%d:observer;127.0.0.1:%d" % (
+            cl.quorum_port(3), cl.election_port(3), cl.client_port(3))
+
+        def zkcli_script(*lines):
+            env = dict(os.environ, CLIENT_JVMFLAGS="-XX:TieredStopAtLevel=1 -Xmx128m")
+            r = subprocess.run([zkcli, "-server", cl.connect_string([0])],
+                               input="\n".join(lines + ("quit", "")),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env, timeout=90)
+            return r.stdout
+        out = zkcli_script("reconfig -add %s" % joining)
+        self.assertIn("Insufficient permission", out)   # not the super user
+        out = zkcli_script("addauth digest super:test", "reconfig -add %s" % joining,
+                           "config")
+        self.assertIn("Committed new configuration:\n", out)
+        self.assertEqual(out.count(joining + "\n"), 2, out)
+        cl.wait_ready(members=[0, 1, 2, 3], timeout=60)
+        self.assertEqual(cl.mode(3), "observer")
+        out = zkcli_script("addauth digest super:test", "reconfig -remove 4")
+        self.assertIn("Committed new configuration:\n", out)
+        wait_for(lambda: cl.mode(3) != "observer", 30,
+                 what="the removed observer to stop serving")
 
 
 def retry(f, timeout=30):
