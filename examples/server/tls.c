@@ -797,7 +797,9 @@ static int handshake(tls_conn_t *t)
     return broken(t, e);
 }
 
-long tls_read(tls_conn_t *t, net_buf_t *b, size_t max)
+/* 1 when the connection can carry data; otherwise what tls_read and
+ * tls_write return: -1 (broken, errno set) or 0 (handshake under way). */
+static int ready(tls_conn_t *t)
 {
     if (t->broken) {
         errno = t->broken_errno;
@@ -808,6 +810,14 @@ long tls_read(tls_conn_t *t, net_buf_t *b, size_t max)
         if (h <= 0)
             return h;
     }
+    return 1;
+}
+
+long tls_read(tls_conn_t *t, net_buf_t *b, size_t max)
+{
+    int h = ready(t);
+    if (h <= 0)
+        return h;
     size_t total = 0;
     t->rd_wait = WAIT_NONE;
     /* Past `max` only while OpenSSL holds decrypted bytes of the record
@@ -843,15 +853,9 @@ long tls_read(tls_conn_t *t, net_buf_t *b, size_t max)
 
 int tls_write(tls_conn_t *t, net_buf_t *b)
 {
-    if (t->broken) {
-        errno = t->broken_errno;
-        return -1;
-    }
-    if (!t->established) {
-        int h = handshake(t);
-        if (h <= 0)
-            return h;
-    }
+    int h = ready(t);
+    if (h <= 0)
+        return h;
     t->wr_wait = WAIT_NONE;
     while (net_buf_size(b) > 0) {
         size_t n = net_buf_size(b);
