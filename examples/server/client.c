@@ -1330,6 +1330,14 @@ void client_session_ready(srv_t *s, client_t *c, bool valid)
     s->resume_due = true;
 }
 
+/* The request's password is its session's (derived from the id). */
+static bool password_ok(const srv_t *s, const jute_connect_request_t *req)
+{
+    uint8_t pw[16];
+    session_password(s->cfg.session_secret, req->session_id, pw);
+    return req->passwd.len == 16 && memcmp(req->passwd.data, pw, 16) == 0;
+}
+
 /* A read-only session, decided here without a quorum (ZooKeeper's
  * ReadOnlyZooKeeperServer): a known session with the right password keeps
  * its id; a new one gets an id of ours that no leader has heard of, so it
@@ -1344,12 +1352,9 @@ static void connect_read_only(srv_t *s, client_t *c,
         client_session_ready(s, c, true);
         return;
     }
-    uint8_t pw[16];
     c->session = req->session_id;
-    session_password(s->cfg.session_secret, req->session_id, pw);
     client_session_ready(s, c,
-                         req->passwd.len == 16 &&
-                             memcmp(req->passwd.data, pw, 16) == 0 &&
+                         password_ok(s, req) &&
                              tree_session_get(s->tree, c->session, NULL));
 }
 
@@ -1404,10 +1409,8 @@ static void handle_connect(srv_t *s, client_t *c, const uint8_t *pkt,
             client_close(s, c, zab_strerror(rc));
         return;
     }
-    uint8_t pw[16];
     c->session = req.session_id;
-    session_password(s->cfg.session_secret, req.session_id, pw);
-    if (req.passwd.len != 16 || memcmp(req.passwd.data, pw, 16) != 0) {
+    if (!password_ok(s, &req)) {
         client_session_ready(s, c, false);
         return;
     }
